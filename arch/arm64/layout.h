@@ -1,0 +1,37 @@
+/* The guest physical address map of the arm64 machine. */
+#ifndef ARCH_ARM64_LAYOUT_H
+#define ARCH_ARM64_LAYOUT_H
+
+#define GIC_DIST_BASE		0x08000000ULL
+#define GIC_DIST_SIZE		0x00010000ULL
+#define GIC_REDIST_BASE		0x080A0000ULL
+#define GIC_REDIST_STRIDE	0x00020000ULL	/* RD + SGI frames per vCPU */
+#define GIC_REDIST_LIMIT	0x09000000ULL
+
+#define UART_BASE		0x09000000ULL
+#define UART_SIZE		0x00001000ULL
+#define GED_BASE		0x09010000ULL
+#define GED_SIZE		0x00001000ULL
+#define CPUHP_BASE		0x09020000ULL
+#define CPUHP_SIZE		0x00001000ULL
+
+#define RAM_BASE		0x40000000ULL
+
+/* Shared peripheral interrupts, numbered from 0 (GIC INTID = 32 + SPI). */
+#define UART_SPI		1
+#define GED_SPI			2
+#define GIC_SPI_BASE		32
+#define GIC_NR_IRQS		128
+
+/* Private peripheral interrupts (GIC INTIDs). */
+#define PPI_VIRT_TIMER		27
+#define PPI_HYP_TIMER		26
+#define PPI_SEC_PHYS_TIMER	29
+#define PPI_NS_PHYS_TIMER	30
+#define PPI_VGIC_MAINT		25
+#define PPI_PMU			23
+
+/* How many vCPUs the redistributor window holds. */
+#define LAYOUT_MAX_VCPUS	((unsigned)((GIC_REDIST_LIMIT - GIC_REDIST_BASE) / GIC_REDIST_STRIDE))
+
+#endif

@@ -1,0 +1,262 @@
+#include "cli/args.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arm64/layout.h"
+#include "devices/cpuhp.h"
+
+#define MAX_MEMORY (1ULL << 40)
+
+unsigned cli_max_vcpus(void)
+{
+	return LAYOUT_MAX_VCPUS < CPUHP_MAX_CPUS ? LAYOUT_MAX_VCPUS : CPUHP_MAX_CPUS;
+}
+
+void cli_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmm --kernel PATH [options]\n"
+		"Boot an arm64 Linux guest under KVM, with ACPI vCPU hotplug.\n\n"
+		"  --cpus boot=N[,max=M]   vCPUs enabled at boot and possible vCPUs (max defaults\n"
+		"                          to boot, at most %u); all max vCPUs exist from start-up\n"
+		"  --memory SIZE           guest RAM, e.g. 512M or 2G (K/M/G suffixes; default 512M)\n"
+		"  --kernel PATH           arm64 Linux Image (uncompressed)\n"
+		"  --initrd PATH           initial ramdisk\n"
+		"  --cmdline STR           kernel command line\n"
+		"  --boot acpi|fdt         describe the machine with ACPI (default; needed for\n"
+		"                          hotplug) or with a device tree\n"
+		"  --console stdio|file=PATH|none\n"
+		"                          where the guest's serial console goes (default stdio)\n"
+		"  --api-socket PATH       serve the JSON-RPC API on this unix socket\n"
+		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           print the version\n\n"
+		"Exit status: 0 guest powered off or stopped by SIGTERM/SIGINT/API shutdown,\n"
+		"1 hypervisor error or guest crash, 2 bad arguments or input files,\n"
+		"3 guest requested a reset (reboot is not supported).\n",
+		cli_max_vcpus());
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	uint64_t mult = 1;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		switch (*end == 0 ? 0 : (end[0] | 0x20)) {
+		case 'k': mult = 1ULL << 10; break;
+		case 'm': mult = 1ULL << 20; break;
+		case 'g': mult = 1ULL << 30; break;
+		case 't': mult = 1ULL << 40; break;
+		default: return -EINVAL;
+		}
+		end++;
+		if (*end == 'i' || *end == 'I')	/* also accept KiB, MiB, GiB */
+			end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mult)
+		return -EINVAL;
+	*out = v * mult;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+	char *end;
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT_MAX)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t errlen)
+{
+	char buf[128];
+	bool have_boot = false, have_max = false;
+
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--cpus: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	if (parse_uint(buf, boot) == 0) {
+		*max = *boot;
+		return 0;
+	}
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(err, errlen, "--cpus: expected key=value, got '%s'", tok);
+			return -EINVAL;
+		}
+		*eq = 0;
+		unsigned *dst = !strcmp(tok, "boot") ? boot : !strcmp(tok, "max") ? max : NULL;
+		if (!dst) {
+			snprintf(err, errlen, "--cpus: unknown key '%s' (expected boot= and max=)", tok);
+			return -EINVAL;
+		}
+		if (parse_uint(eq + 1, dst)) {
+			snprintf(err, errlen, "--cpus: %s='%s' is not a number", tok, eq + 1);
+			return -EINVAL;
+		}
+		if (dst == boot)
+			have_boot = true;
+		else
+			have_max = true;
+	}
+	if (!have_boot) {
+		snprintf(err, errlen, "--cpus: boot= is required");
+		return -EINVAL;
+	}
+	if (!have_max)
+		*max = *boot;
+	return 0;
+}
+
+static int parse_console(const char *v, struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (!strcmp(v, "stdio")) {
+		cfg->console = CONSOLE_STDIO;
+	} else if (!strcmp(v, "none")) {
+		cfg->console = CONSOLE_NONE;
+	} else if (!strncmp(v, "file=", 5) && v[5]) {
+		cfg->console = CONSOLE_FILE;
+		cfg->console_path = v + 5;
+	} else {
+		snprintf(err, errlen, "--console: expected stdio, file=PATH or none, got '%s'", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_config(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->boot_cpus == 0) {
+		snprintf(err, errlen, "--cpus: boot must be at least 1");
+		return -EINVAL;
+	}
+	if (cfg->boot_cpus > cfg->max_cpus) {
+		snprintf(err, errlen, "--cpus: boot (%u) is larger than max (%u)", cfg->boot_cpus, cfg->max_cpus);
+		return -EINVAL;
+	}
+	if (cfg->max_cpus > cli_max_vcpus()) {
+		snprintf(err, errlen, "--cpus: max (%u) is beyond the limit of %u vCPUs", cfg->max_cpus,
+			 cli_max_vcpus());
+		return -EINVAL;
+	}
+	if (cfg->memory_bytes < VM_MIN_MEMORY || cfg->memory_bytes > MAX_MEMORY ||
+	    cfg->memory_bytes % (2ULL << 20)) {
+		snprintf(err, errlen, "--memory: must be a multiple of 2M between 64M and 1T");
+		return -EINVAL;
+	}
+	if (!cfg->kernel && !cfg->dump_acpi_dir) {
+		snprintf(err, errlen, "--kernel is required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, size_t errlen)
+{
+	struct vm_config *cfg = &out->cfg;
+
+	memset(out, 0, sizeof(*out));
+	cfg->boot_cpus = cfg->max_cpus = 1;
+	cfg->memory_bytes = VM_DEFAULT_MEMORY;
+	cfg->boot_mode = BOOT_MODE_ACPI;
+	cfg->console = CONSOLE_STDIO;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		char name[32];
+		const char *val = NULL;
+
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			out->help = true;
+			return 0;
+		}
+		if (!strcmp(arg, "-V") || !strcmp(arg, "--version")) {
+			out->version = true;
+			return 0;
+		}
+		if (strncmp(arg, "--", 2)) {
+			snprintf(err, errlen, "unexpected argument '%s' (see --help)", arg);
+			return -EINVAL;
+		}
+		const char *eq = strchr(arg, '=');
+		size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (len >= sizeof(name)) {
+			snprintf(err, errlen, "unknown option '%s' (see --help)", arg);
+			return -EINVAL;
+		}
+		memcpy(name, arg, len);
+		name[len] = 0;
+		if (eq) {
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			snprintf(err, errlen, "%s needs a value", name);
+			return -EINVAL;
+		}
+
+		if (!strcmp(name, "--cpus")) {
+			if (parse_cpus(val, &cfg->boot_cpus, &cfg->max_cpus, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--memory")) {
+			const char *v = !strncmp(val, "size=", 5) ? val + 5 : val;
+			if (parse_size(v, &cfg->memory_bytes)) {
+				snprintf(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(name, "--kernel")) {
+			cfg->kernel = val;
+		} else if (!strcmp(name, "--initrd")) {
+			cfg->initrd = val;
+		} else if (!strcmp(name, "--cmdline")) {
+			cfg->cmdline = val;
+		} else if (!strcmp(name, "--boot")) {
+			if (!strcmp(val, "acpi"))
+				cfg->boot_mode = BOOT_MODE_ACPI;
+			else if (!strcmp(val, "fdt"))
+				cfg->boot_mode = BOOT_MODE_FDT;
+			else {
+				snprintf(err, errlen, "--boot: expected acpi or fdt, got '%s'", val);
+				return -EINVAL;
+			}
+		} else if (!strcmp(name, "--console")) {
+			if (parse_console(val, cfg, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--api-socket")) {
+			cfg->api_socket = val;
+		} else if (!strcmp(name, "--dump-acpi")) {
+			cfg->dump_acpi_dir = val;
+		} else {
+			snprintf(err, errlen, "unknown option '%s' (see --help)", name);
+			return -EINVAL;
+		}
+		if (!*val) {
+			snprintf(err, errlen, "%s: empty value", name);
+			return -EINVAL;
+		}
+	}
+	return check_config(cfg, err, errlen);
+}

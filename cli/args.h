@@ -1,0 +1,31 @@
+/* Command-line parsing for vmm: pure, so it is unit-tested. */
+#ifndef CLI_ARGS_H
+#define CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include "compiler.h"
+#include "vmm/config.h"
+
+struct cli_args {
+	struct vm_config cfg;
+	bool help;
+	bool version;
+};
+
+/* Exit status for bad arguments or unusable input files. */
+#define CLI_EXIT_USAGE 2
+
+/* 0, or -EINVAL with a one-line reason in err. */
+int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, size_t errlen) WUR;
+/* "512M", "1G", "65536": bytes. -EINVAL on a malformed or overflowing size. */
+int parse_size(const char *s, uint64_t *out) WUR;
+/* "boot=2,max=4" or "2". */
+int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t errlen) WUR;
+/* The largest max= the machine layout allows. */
+unsigned cli_max_vcpus(void);
+void cli_usage(FILE *f);
+
+#endif

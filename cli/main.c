@@ -1,0 +1,74 @@
+/* vmm: parse, check, create the VM, run it; the only place that decides the exit status. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "hv.h"
+#include "vmm/boot.h"
+#include "vmm/run.h"
+#include "vmm/vm.h"
+
+int main(int argc, char **argv)
+{
+	struct cli_args args;
+	char err[512] = "";
+
+	if (cli_parse(argc, argv, &args, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (args.help) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (args.version) {
+		printf("vmm %s\n", VMM_VERSION);
+		return 0;
+	}
+	if (args.cfg.dump_acpi_dir) {
+		if (boot_dump_acpi(&args.cfg, args.cfg.dump_acpi_dir, err, sizeof(err))) {
+			fprintf(stderr, "vmm: %s\n", err);
+			return 1;
+		}
+		return 0;
+	}
+	if (boot_check_files(&args.cfg, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+
+	struct hv *hv;
+	if (hv_kvm_open(&hv, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return 1;
+	}
+	struct hv_caps caps;
+	if (hv->ops->get_caps(hv, &caps) == 0 && args.cfg.max_cpus > caps.max_vcpus) {
+		fprintf(stderr, "vmm: --cpus: max (%u) is beyond KVM's limit of %u vCPUs\n",
+			args.cfg.max_cpus, caps.max_vcpus);
+		hv->ops->destroy(hv);
+		return CLI_EXIT_USAGE;
+	}
+
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int status;
+	if (!vm) {
+		fprintf(stderr, "vmm: out of memory\n");
+		status = 1;
+	} else if (vm_create(vm, &args.cfg, hv, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		status = 1;
+	} else {
+		status = vm_run(vm, err, sizeof(err));
+		if (status < 0) {
+			fprintf(stderr, "vmm: %s\n", err);
+			status = 1;
+		}
+	}
+	if (vm)
+		vm_destroy(vm);
+	free(vm);
+	hv->ops->destroy(hv);
+	return status;
+}

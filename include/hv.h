@@ -1,0 +1,105 @@
+/*
+ * The hypervisor interface. Everything above it (vm, vcpu loop, PSCI, devices)
+ * sees plain structs; only the KVM backend (vmm/hv_kvm.c) knows <linux/kvm.h>.
+ * Unit tests plug in a fake backend.
+ */
+#ifndef VMM_HV_H
+#define VMM_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "compiler.h"
+
+struct hv;
+struct hv_vcpu;
+
+/* A vCPU exit, decoded from the backend's run structure in one place. */
+enum vcpu_exit_kind {
+	VCPU_EXIT_NONE = 0,	/* nothing to answer (first run) */
+	VCPU_EXIT_MMIO,		/* guest access to an unbacked physical address */
+	VCPU_EXIT_HYPERCALL,	/* SMCCC call forwarded to us (PSCI) */
+	VCPU_EXIT_SYSTEM_EVENT,	/* in-kernel PSCI shutdown/reset/crash */
+	VCPU_EXIT_INTERRUPTED,	/* the run was kicked (signal, pause, stop) */
+	VCPU_EXIT_FAIL_ENTRY,	/* the hypervisor could not enter the guest */
+	VCPU_EXIT_INTERNAL_ERROR,
+	VCPU_EXIT_UNKNOWN,
+};
+
+enum vcpu_system_event {
+	VCPU_SYSTEM_SHUTDOWN,
+	VCPU_SYSTEM_RESET,
+	VCPU_SYSTEM_CRASH,
+	VCPU_SYSTEM_OTHER,
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_kind kind;
+	union {
+		struct {
+			uint64_t addr;
+			uint32_t len;
+			bool is_write;
+			uint8_t data[8];	/* write data in, read data out */
+		} mmio;
+		struct {
+			uint32_t func;		/* SMCCC function id (w0) */
+			uint64_t args[3];	/* x1..x3 */
+			uint64_t ret[4];	/* x0..x3 written back on the next run */
+			uint8_t nret;		/* how many of ret[] to write back */
+		} hypercall;
+		struct {
+			enum vcpu_system_event type;
+		} system_event;
+		struct {
+			uint32_t reason;	/* backend's raw exit code */
+			uint64_t detail;
+		} other;
+	};
+};
+
+struct hv_gic_config {
+	uint64_t dist_base;
+	uint64_t redist_base;	/* one contiguous region, 128 KiB per vCPU */
+	uint32_t nr_irqs;	/* total interrupt ids, multiple of 32 */
+};
+
+struct hv_caps {
+	unsigned max_vcpus;
+	unsigned ipa_bits;
+};
+
+struct hv_ops {
+	const char *name;
+	void (*destroy)(struct hv *hv);
+	int (*get_caps)(struct hv *hv, struct hv_caps *caps);
+	int (*map_memory)(struct hv *hv, uint64_t gpa, void *host, uint64_t size);
+	/* Forward SMCCC function ids [base, base + count) to user space. */
+	int (*forward_smccc)(struct hv *hv, uint32_t base, uint32_t count);
+	int (*create_vcpu)(struct hv *hv, unsigned id, struct hv_vcpu **out);
+	/* Create and initialise the vGICv3; every vCPU must exist already. */
+	int (*create_gic)(struct hv *hv, const struct hv_gic_config *cfg);
+	int (*irq_line)(struct hv *hv, unsigned spi, bool level);
+
+	/* Architectural reset; the vCPU then starts at pc with x0 = arg. */
+	int (*vcpu_reset)(struct hv_vcpu *vcpu, uint64_t pc, uint64_t arg);
+	int (*vcpu_get_mpidr)(struct hv_vcpu *vcpu, uint64_t *mpidr);
+	/*
+	 * Answer the previous exit held in *exit (MMIO read data, hypercall
+	 * return registers), run the vCPU, and decode the next exit into *exit.
+	 * Must be called from the thread that owns the vCPU.
+	 */
+	int (*vcpu_run)(struct hv_vcpu *vcpu, struct vcpu_exit *exit);
+	/* Make a running or about-to-run vcpu_run return VCPU_EXIT_INTERRUPTED. */
+	void (*vcpu_kick)(struct hv_vcpu *vcpu);
+	void (*vcpu_destroy)(struct hv_vcpu *vcpu);
+};
+
+struct hv {
+	const struct hv_ops *ops;
+	void *priv;
+};
+
+/* The KVM backend; returns -ENODEV where /dev/kvm or arm64 KVM is absent. */
+int hv_kvm_open(struct hv **out, char *err, unsigned errlen) WUR;
+
+#endif

@@ -1,0 +1,60 @@
+# Helpers for the L2 /init and per-case guest scripts (sourced; busybox sh).
+# Every line the host parses is "E2E <key>=<value>" or "E2E <marker>".
+
+e2e_uptime() { cut -d' ' -f1 /proc/uptime; }
+
+# cpu_file NAME: contents of /sys/devices/system/cpu/NAME, or "none".
+e2e_cpu_file() {
+	if [ -r "/sys/devices/system/cpu/$1" ]; then
+		v=$(cat "/sys/devices/system/cpu/$1")
+		echo "${v:-empty}"
+	else
+		echo none
+	fi
+}
+
+# e2e_report [PREFIX]: print the CPU state. With PREFIX, keys become
+# PREFIX.nproc etc. so a script can report again after a hotplug step.
+e2e_report() {
+	p=${1:+$1.}
+	echo "E2E ${p}nproc=$(nproc)"
+	echo "E2E ${p}online=$(e2e_cpu_file online)"
+	echo "E2E ${p}possible=$(e2e_cpu_file possible)"
+	echo "E2E ${p}present=$(e2e_cpu_file present)"
+	echo "E2E ${p}enabled=$(e2e_cpu_file enabled)"
+	echo "E2E ${p}offline=$(e2e_cpu_file offline)"
+	echo "E2E ${p}cpus=$(cd /sys/devices/system/cpu && ls -d cpu[0-9]* 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+}
+
+# e2e_kv KEY VALUE
+e2e_kv() { echo "E2E $1=$2"; }
+
+# e2e_dmesg [ERE]: print kernel log lines (all, or those matching ERE)
+# as "E2E-DMESG <line>".
+e2e_dmesg() {
+	if [ -n "$1" ]; then
+		dmesg | grep -E -- "$1" | sed 's/^/E2E-DMESG /'
+	else
+		dmesg | sed 's/^/E2E-DMESG /'
+	fi
+}
+
+# e2e_online CPU [0|1]: write 1 (or 0) to the CPU's online file and report
+# the write's status as "E2E online-cpuN=<rc>" (or "E2E offline-cpuN=<rc>").
+e2e_online() {
+	echo "${2:-1}" >"/sys/devices/system/cpu/cpu$1/online"
+	rc=$?
+	if [ "${2:-1}" = 0 ]; then echo "E2E offline-cpu$1=$rc"; else echo "E2E online-cpu$1=$rc"; fi
+	return $rc
+}
+
+# e2e_wait_cpu CPU [SECONDS]: wait until /sys/devices/system/cpu/cpuN exists.
+e2e_wait_cpu() {
+	n=$((${2:-10} * 10))
+	while [ "$n" -gt 0 ]; do
+		[ -d "/sys/devices/system/cpu/cpu$1" ] && return 0
+		usleep 100000
+		n=$((n - 1))
+	done
+	return 1
+}

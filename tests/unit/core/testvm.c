@@ -1,0 +1,170 @@
+#include "testvm.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void write_kernel(const char *path, uint64_t image_size, bool bad_magic)
+{
+	uint8_t img[4096];
+
+	for (unsigned i = 0; i < sizeof(img); i++)
+		img[i] = (uint8_t)(i * 7 + 3);
+	memset(img, 0, 64);
+	put_le64(img + 8, TEST_TEXT_OFFSET);
+	put_le64(img + 16, image_size);
+	put_le64(img + 24, 0xa);	/* little-endian, 4K pages */
+	memcpy(img + 56, bad_magic ? "ARM\x65" : "ARM\x64", 4);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(img, 1, sizeof(img), f), sizeof(img));
+	assert_int_equal(fclose(f), 0);
+}
+
+static void on_event(void *opaque, const struct vm_event *ev)
+{
+	struct testvm *t = opaque;
+
+	pthread_mutex_lock(&t->ev_lock);
+	if (t->nevents < sizeof(t->events) / sizeof(t->events[0]))
+		t->events[t->nevents++] = *ev;
+	pthread_mutex_unlock(&t->ev_lock);
+}
+
+int testvm_create(struct testvm *t, const struct testvm_opts *o)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->ev_lock, NULL);
+	snprintf(t->dir, sizeof(t->dir), "/tmp/vmm-test-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->kernel, sizeof(t->kernel), "%s/Image", t->dir);
+	snprintf(t->console, sizeof(t->console), "%s/console.log", t->dir);
+	write_kernel(t->kernel, o->image_size ? o->image_size : TEST_IMAGE_SIZE, o->bad_magic);
+
+	t->cfg = (struct vm_config){
+		.boot_cpus = o->boot,
+		.max_cpus = o->max,
+		.memory_bytes = o->memory ? o->memory : 64ULL << 20,
+		.kernel = t->kernel,
+		.cmdline = o->cmdline,
+		.boot_mode = o->mode,
+		.console = o->console_file ? CONSOLE_FILE : CONSOLE_NONE,
+		.console_path = o->console_file ? t->console : NULL,
+	};
+	t->fh = fake_hv_new(o->max + 2);	/* the VM must not create more than max */
+	assert_non_null(t->fh);
+	if (o->fail_err)
+		fake_hv_fail(t->fh, o->fail_op, o->fail_err);
+	t->vm = calloc(1, sizeof(*t->vm));
+	assert_non_null(t->vm);
+	int r = vm_create(t->vm, &t->cfg, fake_hv_hv(t->fh), t->err, sizeof(t->err));
+	if (r == 0) {
+		t->vm->event_fn = on_event;
+		t->vm->event_opaque = t;
+	}
+	return r;
+}
+
+void testvm_start(struct testvm *t)
+{
+	if (vm_start(t->vm, t->err, sizeof(t->err)))
+		fail_msg("vm_start: %s", t->err);
+}
+
+void testvm_finish(struct testvm *t)
+{
+	if (t->vm) {
+		vm_request_stop(t->vm, VM_EXIT_POWEROFF, "test finished");
+		vm_destroy(t->vm);
+		free(t->vm);
+		t->vm = NULL;
+	}
+	fake_hv_free(t->fh);
+	t->fh = NULL;
+	unlink(t->kernel);
+	unlink(t->console);
+	rmdir(t->dir);
+	pthread_mutex_destroy(&t->ev_lock);
+}
+
+bool testvm_wait_stopped(struct testvm *t, unsigned timeout_ms)
+{
+	struct pollfd p = { .fd = t->vm->stop_pipe[0], .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&p, 1, (int)timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r == 1;
+}
+
+struct cpu_info testvm_cpu(struct testvm *t, unsigned id)
+{
+	struct cpu_info list[64];
+
+	memset(list, 0, sizeof(list));
+	int n = vm_api_ops.cpu_list(t->vm, list, 64);
+	assert_int_equal(n, (int)t->cfg.max_cpus);
+	assert_true(id < (unsigned)n);
+	assert_int_equal(list[id].id, id);
+	return list[id];
+}
+
+bool testvm_wait_online(struct testvm *t, unsigned id, bool online, unsigned timeout_ms)
+{
+	for (unsigned waited = 0; waited <= timeout_ms; waited++) {
+		if (testvm_cpu(t, id).online == online)
+			return true;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return false;
+}
+
+unsigned testvm_events(struct testvm *t, enum vm_event_kind kind, unsigned cpu)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&t->ev_lock);
+	for (unsigned i = 0; i < t->nevents; i++)
+		n += t->events[i].kind == kind && t->events[i].cpu == cpu;
+	pthread_mutex_unlock(&t->ev_lock);
+	return n;
+}
+
+bool testvm_wait_events(struct testvm *t, enum vm_event_kind kind, unsigned cpu, unsigned n,
+			unsigned timeout_ms)
+{
+	for (unsigned waited = 0; waited <= timeout_ms; waited++) {
+		if (testvm_events(t, kind, cpu) >= n)
+			return true;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return false;
+}
+
+size_t testvm_console(struct testvm *t, char *buf, size_t cap)
+{
+	int fd = open(t->console, O_RDONLY);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	assert_true(n >= 0);
+	buf[n] = 0;
+	return (size_t)n;
+}

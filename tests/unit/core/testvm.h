@@ -1,0 +1,61 @@
+/* A VM on the fake backend, with a tiny arm64 Image in a temporary directory. */
+#ifndef TESTS_UNIT_CORE_TESTVM_H
+#define TESTS_UNIT_CORE_TESTVM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fake_hv.h"
+#include "vmm/vm.h"
+
+#define TMO 5000	/* ms: generous, only reached when something is broken */
+
+#define TEST_TEXT_OFFSET 0x80000ULL
+#define TEST_IMAGE_SIZE  0x200000ULL
+
+struct testvm_opts {
+	unsigned boot, max;
+	enum boot_mode mode;
+	bool console_file;		/* CONSOLE_FILE in the temp dir, else CONSOLE_NONE */
+	const char *cmdline;
+	uint64_t memory;		/* 0: 64 MiB */
+	uint64_t image_size;		/* 0: TEST_IMAGE_SIZE */
+	bool bad_magic;
+	int fail_err;			/* != 0: fail_op fails with it from the start */
+	enum fake_op fail_op;
+};
+
+struct testvm {
+	struct fake_hv *fh;
+	struct vm *vm;
+	struct vm_config cfg;
+	char dir[64], kernel[128], console[128];
+	char err[512];
+	pthread_mutex_t ev_lock;
+	struct vm_event events[256];
+	unsigned nevents;
+};
+
+/* Sets up files, the fake and the VM; returns vm_create's result (err in t->err). */
+int testvm_create(struct testvm *t, const struct testvm_opts *o);
+/* vm_start; fails the test on error. */
+void testvm_start(struct testvm *t);
+/* Stop (if still running), join, destroy, clean up the files. */
+void testvm_finish(struct testvm *t);
+/* The VM stopped by itself (its stop pipe became readable) within timeout_ms. */
+bool testvm_wait_stopped(struct testvm *t, unsigned timeout_ms);
+/* What the API reports for a vCPU. */
+struct cpu_info testvm_cpu(struct testvm *t, unsigned id);
+/* Poll the API view until vCPU id is (not) online. */
+bool testvm_wait_online(struct testvm *t, unsigned id, bool online, unsigned timeout_ms);
+/* How many events of that kind for that cpu were reported. */
+unsigned testvm_events(struct testvm *t, enum vm_event_kind kind, unsigned cpu);
+/* Poll until at least n such events were reported. */
+bool testvm_wait_events(struct testvm *t, enum vm_event_kind kind, unsigned cpu, unsigned n,
+			unsigned timeout_ms);
+/* The console file's contents (console_file only). */
+size_t testvm_console(struct testvm *t, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * JSON-RPC 2.0 API server on a unix stream socket (docs/api.md).
+ * Runs on the VM's libevent loop; never blocks on the guest.
+ */
+#ifndef VMM_API_H
+#define VMM_API_H
+
+#include <stddef.h>
+#include "compiler.h"
+#include "vmm/vm_api.h"
+
+struct event_base;
+struct api_server;
+
+#define API_MAX_REQUEST_BYTES (64 * 1024)
+
+/*
+ * Create the socket at path (mode 0600; an existing stale socket file is
+ * replaced, any other existing file is an error) and serve it on base.
+ * On failure writes a one-line reason into err.
+ */
+int api_server_start(struct api_server **out, struct event_base *base, const char *path,
+		     const struct vm_api_ops *ops, void *vm, char *err, size_t errlen) WUR;
+/* Report a VM event; safe to call from any thread. */
+void api_server_notify(struct api_server *srv, const struct vm_event *ev);
+/* Close every connection, remove the socket file, free. */
+void api_server_stop(struct api_server *srv);
+
+#endif

@@ -1,0 +1,32 @@
+/* What the user asked for: filled by the command line, read by the VM. */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdint.h>
+
+enum boot_mode { BOOT_MODE_ACPI, BOOT_MODE_FDT };
+enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
+
+struct vm_config {
+	unsigned boot_cpus;
+	unsigned max_cpus;
+	uint64_t memory_bytes;
+	const char *kernel;
+	const char *initrd;		/* NULL: none */
+	const char *cmdline;		/* NULL: the default for the boot mode */
+	enum boot_mode boot_mode;
+	enum console_kind console;
+	const char *console_path;	/* CONSOLE_FILE */
+	const char *api_socket;		/* NULL: no API */
+	const char *dump_acpi_dir;	/* NULL: run the guest */
+};
+
+#define VM_DEFAULT_MEMORY (512ULL << 20)
+#define VM_MIN_MEMORY (64ULL << 20)
+
+static inline const char *boot_mode_name(enum boot_mode m)
+{
+	return m == BOOT_MODE_FDT ? "fdt" : "acpi";
+}
+
+#endif

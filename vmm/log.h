@@ -1,0 +1,9 @@
+/* One-line log messages on stderr, stamped with the time since VM start. */
+#ifndef VMM_LOG_H
+#define VMM_LOG_H
+
+struct vm;
+
+void vm_log(const struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

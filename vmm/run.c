@@ -1,0 +1,175 @@
+#include "vmm/run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "vmm/api.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define CONSOLE_RETRY_MS 10
+
+struct run_ctx {
+	struct vm *vm;
+	struct event_base *base;
+	struct api_server *api;
+	struct event *ev_stop, *ev_term, *ev_int, *ev_stdin, *ev_retry;
+	uint8_t pending[64];	/* console input the UART could not take yet */
+	size_t npending;
+};
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_ctx *rc = arg;
+	char buf[16];
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	event_base_loopbreak(rc->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct run_ctx *rc = arg;
+	(void)what;
+	vm_request_stop(rc->vm, VM_EXIT_POWEROFF, "stopped by %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* Hand pending input to the UART; true when all of it went in. */
+static bool feed_uart(struct run_ctx *rc)
+{
+	size_t n = pl011_receive(&rc->vm->uart, rc->pending, rc->npending);
+	memmove(rc->pending, rc->pending + n, rc->npending - n);
+	rc->npending -= n;
+	return rc->npending == 0;
+}
+
+static void on_console_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_ctx *rc = arg;
+	(void)fd;
+	(void)what;
+	struct timeval tv = { 0, CONSOLE_RETRY_MS * 1000 };
+	if (feed_uart(rc))
+		event_add(rc->ev_stdin, NULL);
+	else
+		event_add(rc->ev_retry, &tv);
+}
+
+static void on_stdin(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_ctx *rc = arg;
+	(void)what;
+	ssize_t n = read(fd, rc->pending, sizeof(rc->pending));
+	if (n <= 0) {
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		event_del(rc->ev_stdin);	/* end of input: the guest keeps running */
+		return;
+	}
+	rc->npending = (size_t)n;
+	if (!feed_uart(rc)) {
+		struct timeval tv = { 0, CONSOLE_RETRY_MS * 1000 };
+		event_del(rc->ev_stdin);
+		event_add(rc->ev_retry, &tv);
+	}
+}
+
+static void forward_event(void *opaque, const struct vm_event *ev)
+{
+	struct run_ctx *rc = opaque;
+	if (rc->api)
+		api_server_notify(rc->api, ev);
+}
+
+static void free_events(struct run_ctx *rc)
+{
+	struct event *evs[] = { rc->ev_stop, rc->ev_term, rc->ev_int, rc->ev_stdin, rc->ev_retry };
+	for (unsigned i = 0; i < ARRAY_SIZE(evs); i++) {
+		if (evs[i])
+			event_free(evs[i]);
+	}
+}
+
+static int setup(struct run_ctx *rc, char *err, size_t errlen)
+{
+	struct vm *vm = rc->vm;
+
+	rc->ev_stop = event_new(rc->base, vm->stop_pipe[0], EV_READ | EV_PERSIST, on_stop, rc);
+	rc->ev_term = evsignal_new(rc->base, SIGTERM, on_signal, rc);
+	rc->ev_int = evsignal_new(rc->base, SIGINT, on_signal, rc);
+	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int ||
+	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL)) {
+		snprintf(err, errlen, "cannot set up the event loop");
+		return -ENOMEM;
+	}
+	if (vm->cfg.console == CONSOLE_STDIO) {
+		rc->ev_stdin = event_new(rc->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, rc);
+		rc->ev_retry = evtimer_new(rc->base, on_console_retry, rc);
+		/* stdin may be a file or /dev/null that libevent cannot poll: no input then. */
+		if (rc->ev_stdin && event_add(rc->ev_stdin, NULL)) {
+			event_free(rc->ev_stdin);
+			rc->ev_stdin = NULL;
+		}
+	}
+	if (vm->cfg.api_socket) {
+		int r = api_server_start(&rc->api, rc->base, vm->cfg.api_socket, &vm_api_ops, vm,
+					 err, errlen);
+		if (r)
+			return r;
+		vm_log(vm, "API listening on %s", vm->cfg.api_socket);
+	}
+	return 0;
+}
+
+int vm_run(struct vm *vm, char *err, size_t errlen)
+{
+	struct run_ctx rc = { .vm = vm };
+	int r;
+
+	if (evthread_use_pthreads() < 0) {
+		snprintf(err, errlen, "libevent has no thread support");
+		return -ENOSYS;
+	}
+	rc.base = event_base_new();
+	if (!rc.base) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return -ENOMEM;
+	}
+	r = setup(&rc, err, errlen);
+	if (r == 0) {
+		vm->event_fn = forward_event;
+		vm->event_opaque = &rc;
+		r = vm_start(vm, err, errlen);
+	}
+	if (r == 0)
+		event_base_dispatch(rc.base);
+	else
+		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
+
+	vm_join(vm);
+	if (rc.api) {
+		api_server_notify(rc.api, &(struct vm_event){ .kind = VM_EVENT_VM_SHUTDOWN });
+		/* Let the notification reach subscribers before the sockets close. */
+		event_base_loop(rc.base, EVLOOP_NONBLOCK);
+	}
+	vm->event_fn = NULL;
+	if (rc.api)
+		api_server_stop(rc.api);
+	free_events(&rc);
+	event_base_free(rc.base);
+	if (r)
+		return r;
+
+	vm_log(vm, "%s", vm->exit_message);
+	switch (vm->exit_reason) {
+	case VM_EXIT_POWEROFF: return 0;
+	case VM_EXIT_RESET: return VM_STATUS_RESET;
+	default: return 1;
+	}
+}

@@ -1,0 +1,337 @@
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/arm64/layout.h"
+#include "vmm/boot.h"
+#include "vmm/log.h"
+
+uint64_t vm_uptime_ms(const struct vm *vm)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ns = (int64_t)(now.tv_sec - vm->started.tv_sec) * 1000000000 +
+		     (now.tv_nsec - vm->started.tv_nsec);
+	return ns > 0 ? (uint64_t)ns / 1000000 : 0;
+}
+
+void vm_emit(struct vm *vm, const struct vm_event *ev)
+{
+	if (vm->event_fn)
+		vm->event_fn(vm->event_opaque, ev);
+}
+
+static void uart_output(void *opaque, const uint8_t *buf, size_t n)
+{
+	struct vm *vm = opaque;
+	while (n > 0 && vm->console_fd >= 0) {
+		ssize_t w = write(vm->console_fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;	/* a closed console must not stop the guest */
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+static int uart_set_irq(void *opaque, bool level)
+{
+	struct vm *vm = opaque;
+	return vm->hv->ops->irq_line(vm->hv, UART_SPI, level);
+}
+
+static int ged_set_irq(void *opaque, bool level)
+{
+	struct vm *vm = opaque;
+	return vm->hv->ops->irq_line(vm->hv, GED_SPI, level);
+}
+
+static const struct pl011_ops uart_ops = {
+	.output = uart_output,
+	.set_irq = uart_set_irq,
+};
+
+static int open_console(struct vm *vm, char *err, size_t errlen)
+{
+	switch (vm->cfg.console) {
+	case CONSOLE_STDIO:
+		vm->console_fd = STDOUT_FILENO;
+		return 0;
+	case CONSOLE_FILE:
+		vm->console_fd = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (vm->console_fd < 0) {
+			int e = -errno;
+			snprintf(err, errlen, "cannot open console file %s: %s", vm->cfg.console_path,
+				 strerror(errno));
+			return e;
+		}
+		vm->console_owned = true;
+		return 0;
+	default:
+		vm->console_fd = -1;
+		return 0;
+	}
+}
+
+static int create_vcpus(struct vm *vm, char *err, size_t errlen)
+{
+	unsigned n = vm->cfg.max_cpus;
+
+	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
+	vm->psci.cpu = calloc(n, sizeof(*vm->psci.cpu));
+	if (!vm->vcpus || !vm->psci.cpu)
+		return -ENOMEM;
+	vm->psci.count = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->id = i;
+		int r = vm->hv->ops->create_vcpu(vm->hv, i, &v->hv);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot create vcpu%u: %s", i, strerror(-r));
+			return r;
+		}
+		v->mpidr = arm64_mpidr_of_vcpu(i);
+		uint64_t hw = 0;
+		r = vm->hv->ops->vcpu_get_mpidr(v->hv, &hw);
+		if (r == 0 && hw != v->mpidr) {
+			snprintf(err, errlen, "vcpu%u has MPIDR 0x%llx, expected 0x%llx", i,
+				 (unsigned long long)hw, (unsigned long long)v->mpidr);
+			return -EINVAL;
+		}
+		vm->psci.cpu[i] = (struct psci_cpu){
+			.mpidr = v->mpidr,
+			.enabled = i < vm->cfg.boot_cpus,
+			.power = PSCI_POWER_OFF,
+		};
+	}
+	return 0;
+}
+
+static int add_devices(struct vm *vm, char *err, size_t errlen)
+{
+	int r;
+
+	mmio_bus_init(&vm->bus);
+	if ((r = pl011_init(&vm->uart, &uart_ops, vm)))
+		goto fail;
+	if ((r = ged_init(&vm->ged, ged_set_irq, vm))) {
+		pl011_destroy(&vm->uart);
+		goto fail;
+	}
+	if ((r = cpuhp_init(&vm->cpuhp, vm->cfg.max_cpus, &vm_cpuhp_ops, vm))) {
+		ged_destroy(&vm->ged);
+		pl011_destroy(&vm->uart);
+		goto fail;
+	}
+	vm->devices_ready = true;
+	if ((r = mmio_bus_register(&vm->bus, UART_BASE, UART_SIZE, &pl011_mmio_ops, &vm->uart, "pl011")) ||
+	    (r = mmio_bus_register(&vm->bus, GED_BASE, GED_SIZE, &ged_mmio_ops, &vm->ged, "ged")) ||
+	    (r = mmio_bus_register(&vm->bus, CPUHP_BASE, CPUHP_SIZE, &cpuhp_mmio_ops, &vm->cpuhp, "cpuhp"))) {
+		snprintf(err, errlen, "cannot map devices: %s", strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; i < vm->cfg.boot_cpus; i++) {
+		if ((r = cpuhp_set_boot_enabled(&vm->cpuhp, i)))
+			return r;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot initialise devices: %s", strerror(-r));
+	return r;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *err, size_t errlen)
+{
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->hv = hv;
+	vm->console_fd = -1;
+	vm->stop_pipe[0] = vm->stop_pipe[1] = -1;
+	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	if (pipe2(vm->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -errno;
+	}
+	if ((r = open_console(vm, err, errlen)))
+		return r;
+
+	vm->ram_base = RAM_BASE;
+	vm->ram_size = cfg->memory_bytes;
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
+			 (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+		return -ENOMEM;
+	}
+	if ((r = hv->ops->map_memory(hv, vm->ram_base, vm->ram, vm->ram_size))) {
+		snprintf(err, errlen, "cannot map guest memory: %s", strerror(-r));
+		return r;
+	}
+	/* Before any vCPU runs: from now on PSCI is ours, not the hypervisor's. */
+	if ((r = hv->ops->forward_smccc(hv, PSCI_0_2_FN_BASE, PSCI_FN_COUNT)) ||
+	    (r = hv->ops->forward_smccc(hv, PSCI_0_2_FN64_BASE, PSCI_FN_COUNT))) {
+		snprintf(err, errlen, "cannot forward PSCI calls to the VMM (needs Linux 6.4+ KVM): %s",
+			 strerror(-r));
+		return r;
+	}
+	/* Every possible vCPU exists before the vGIC is initialised. */
+	if ((r = create_vcpus(vm, err, errlen)))
+		return r;
+	struct hv_gic_config gic = {
+		.dist_base = GIC_DIST_BASE,
+		.redist_base = GIC_REDIST_BASE,
+		.nr_irqs = GIC_NR_IRQS,
+	};
+	if ((r = hv->ops->create_gic(hv, &gic))) {
+		snprintf(err, errlen, "cannot create the vGICv3: %s", strerror(-r));
+		return r;
+	}
+	if ((r = add_devices(vm, err, errlen)))
+		return r;
+	return boot_prepare(vm, err, errlen);
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->psci.cpu[0].power = PSCI_POWER_ON_PENDING;
+	vm->psci.cpu[0].entry = vm->boot.entry;
+	vm->psci.cpu[0].context = vm->boot.dtb_gpa;
+	pthread_mutex_unlock(&vm->lock);
+
+	for (unsigned i = 0; i < vm->cfg.max_cpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		int r = pthread_create(&v->thread, NULL, vcpu_thread_main, v);
+		if (r) {
+			snprintf(err, errlen, "cannot start the vcpu%u thread: %s", i, strerror(r));
+			vm_request_stop(vm, VM_EXIT_ERROR, "start failed");
+			return -r;
+		}
+		v->thread_started = true;
+	}
+	vm_log(vm, "started: %u of %u vCPUs enabled, %llu MiB, %s boot", vm->cfg.boot_cpus,
+	       vm->cfg.max_cpus, (unsigned long long)(vm->ram_size >> 20), boot_mode_name(vm->cfg.boot_mode));
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, enum vm_exit_reason why, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->stopping) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	vm->stopping = true;
+	vm->exit_reason = why;
+	va_start(ap, fmt);
+	vsnprintf(vm->exit_message, sizeof(vm->exit_message), fmt, ap);
+	va_end(ap);
+	pthread_cond_broadcast(&vm->cond);
+	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
+		if (vm->vcpus[i].hv && !vm->vcpus[i].parked)
+			vm->hv->ops->vcpu_kick(vm->vcpus[i].hv);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (vm->stop_pipe[1] >= 0)
+		(void)!write(vm->stop_pipe[1], "x", 1);
+}
+
+void vm_join(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
+		if (vm->vcpus[i].thread_started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].thread_started = false;
+		}
+	}
+}
+
+static bool all_parked(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.max_cpus; i++) {
+		if (vm->vcpus[i].thread_started && !vm->vcpus[i].parked)
+			return false;
+	}
+	return true;
+}
+
+int vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->paused || vm->stopping) {
+		pthread_mutex_unlock(&vm->lock);
+		return -VM_ERR_INVALID_STATE;
+	}
+	vm->paused = true;
+	for (unsigned i = 0; i < vm->cfg.max_cpus; i++) {
+		if (!vm->vcpus[i].parked)
+			vm->hv->ops->vcpu_kick(vm->vcpus[i].hv);
+	}
+	/* Returns once no vCPU executes guest code. */
+	while (!all_parked(vm) && !vm->stopping)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+	vm_log(vm, "paused");
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->paused || vm->stopping) {
+		pthread_mutex_unlock(&vm->lock);
+		return -VM_ERR_INVALID_STATE;
+	}
+	vm->paused = false;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	vm_log(vm, "resumed");
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_join(vm);
+	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
+		if (vm->vcpus[i].hv)
+			vm->hv->ops->vcpu_destroy(vm->vcpus[i].hv);
+	}
+	if (vm->devices_ready) {
+		cpuhp_destroy(&vm->cpuhp);
+		ged_destroy(&vm->ged);
+		pl011_destroy(&vm->uart);
+		vm->devices_ready = false;
+	}
+	free(vm->vcpus);
+	free(vm->psci.cpu);
+	vm->vcpus = NULL;
+	vm->psci.cpu = NULL;
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	vm->ram = NULL;
+	if (vm->console_owned)
+		close(vm->console_fd);
+	for (int i = 0; i < 2; i++) {
+		if (vm->stop_pipe[i] >= 0)
+			close(vm->stop_pipe[i]);
+	}
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+}

@@ -1,0 +1,79 @@
+/*
+ * What the JSON-RPC API server needs from a running VM. The VM implements
+ * these operations; none of them blocks on the guest: operations that the
+ * guest must complete (add, remove) start the change and the VM reports
+ * progress through api_server_notify() (see vmm/api.h).
+ */
+#ifndef VMM_VM_API_H
+#define VMM_VM_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "compiler.h"
+
+enum vm_run_state { VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_SHUTTING_DOWN };
+
+enum cpu_pending { CPU_PENDING_NONE, CPU_PENDING_INSERT, CPU_PENDING_REMOVE };
+
+struct vm_info {
+	enum vm_run_state state;
+	unsigned boot_cpus, max_cpus, enabled_cpus, online_cpus;
+	uint64_t memory_bytes;
+	uint64_t uptime_ms;
+	const char *boot_mode;		/* "acpi" or "fdt" */
+	bool hotplug_supported;		/* false in fdt mode */
+};
+
+struct cpu_info {
+	unsigned id;
+	uint64_t mpidr;
+	bool enabled;			/* firmware view (_STA Enabled) */
+	bool online;			/* guest's PSCI view: running */
+	enum cpu_pending pending;
+};
+
+/* Application error codes, returned negated by the operations below. */
+enum vm_api_error {
+	VM_ERR_NO_SUCH_CPU = 1,		/* id outside 0..max-1 */
+	VM_ERR_BOOT_CPU,		/* vCPU 0 cannot be removed */
+	VM_ERR_ALREADY_ENABLED,
+	VM_ERR_NOT_ENABLED,
+	VM_ERR_BUSY,			/* an add/remove of that CPU is in progress */
+	VM_ERR_NO_FREE_CPU,		/* add without id and every CPU enabled */
+	VM_ERR_NOT_SUPPORTED,		/* hotplug in device-tree boot mode */
+	VM_ERR_INVALID_STATE,		/* e.g. resume while running */
+	VM_ERR_TIMEOUT,			/* the guest did not complete in time */
+};
+
+struct vm_api_ops {
+	int (*info)(void *vm, struct vm_info *out);
+	/* Fills up to cap entries; returns the number of possible vCPUs or -errno. */
+	int (*cpu_list)(void *vm, struct cpu_info *out, unsigned cap);
+	/* id < 0: lowest disabled. Returns the chosen id, or -VM_ERR_*. */
+	int (*cpu_add)(void *vm, int id);
+	/* Returns 0 or -VM_ERR_*. */
+	int (*cpu_remove)(void *vm, unsigned id);
+	/* A remove whose wait timed out: drop the pending request. */
+	void (*cpu_remove_cancel)(void *vm, unsigned id);
+	int (*pause)(void *vm);
+	int (*resume)(void *vm);
+	int (*shutdown)(void *vm);
+};
+
+/* Progress reports from the VM; also the notifications of events.subscribe. */
+enum vm_event_kind {
+	VM_EVENT_CPU_ENABLED,		/* firmware Enabled set, insert event raised */
+	VM_EVENT_CPU_ONLINE,		/* PSCI CPU_ON accepted, vCPU running */
+	VM_EVENT_CPU_OFFLINE,		/* PSCI CPU_OFF */
+	VM_EVENT_CPU_DISABLED,		/* the guest ejected it (_EJ0) */
+	VM_EVENT_CPU_OST,		/* the guest's _OST: event, status */
+	VM_EVENT_VM_SHUTDOWN,
+};
+
+struct vm_event {
+	enum vm_event_kind kind;
+	unsigned cpu;
+	uint32_t ost_event, ost_status;
+};
+
+#endif
