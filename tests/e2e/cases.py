@@ -1,7 +1,12 @@
 """The end-to-end cases. A case is one emulated boot: vmm args, an optional
 guest (L2) script, an optional L1 script, and checks. See README.md."""
 from bed import Case
-from bed.checks import guest, guests, vmm_exit  # noqa: F401  (dmesg_has, dmesg_lacks, ...)
+from bed.checks import (dmesg_has, dmesg_lacks, guest, guests, l1,  # noqa: F401
+                        log_has, log_lacks, vmm_exit)
+
+# What must never appear in a guest's kernel log on our machine.
+KERNEL_COMPLAINTS = (r"FW_BUG|WARNING:|redistributor.*inaccessible|Changing CPU present bit|"
+                     r"Eject incomplete|failed to register hotplug|Call trace")
 
 CASES = [
     Case("fdt_boot2_max4",
@@ -11,26 +16,56 @@ CASES = [
     Case("fdt_boot1",
          "--boot fdt --cpus boot=1 --memory 512M",
          checks=[*guests(nproc=1, online="0"), vmm_exit(0)]),
+
+    # Firmware-less ACPI: the tables describe 8 possible CPUs, 2 enabled;
+    # the console comes from SPCR (no console= on the command line).
+    Case("acpi_boot2_max8",
+         "--cpus boot=2,max=8 --memory 512M",
+         dmesg=r"ACPI|GIC|psci|efi|console|FW_BUG|WARNING|Call trace|redistributor|present bit",
+         checks=[*guests(nproc=2, possible="0-7", online="0-1", enabled="0-1"),
+                 dmesg_has(r"efi: EFI v2\.\d+ by vmm"),
+                 dmesg_has(r"ACPI: APIC 0x"),
+                 dmesg_has(r"psci: probing for conduit method from ACPI"),
+                 dmesg_has(r"ACPI: SPCR: console: pl011,mmio32,0x9000000"),
+                 dmesg_has(r"GICv3: CPU1: found redistributor 1"),
+                 dmesg_lacks(KERNEL_COMPLAINTS),
+                 log_lacks(r"console="),
+                 vmm_exit(0)]),
 ]
 
-# How the lead's next cases will look (kept here as a template):
-#
-# from bed.checks import dmesg_has, dmesg_lacks
-# Case("acpi_boot2_max8",
-#      "--boot acpi --cpus boot=2,max=8 --memory 512M",
-#      dmesg=r"ACPI|FW_BUG|WARNING:",
-#      checks=[*guests(possible="0-7", online="0-1", enabled="0-1"),
-#              dmesg_has(r"ACPI: "), dmesg_lacks(r"FW_BUG|WARNING:")]),
-#
-# Case("acpi_hotplug_add1",
-#      "--boot acpi --cpus boot=1,max=4 --memory 512M --api-socket {socket}",
-#      needs_vmmctl=True,
-#      guest_script='''
-#          echo "E2E ready"
-#          e2e_wait_cpu 1 60 && e2e_online 1
-#          e2e_report after
-#      ''',
-#      l1_script='''
-#          e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 120 && e2e_ctl resize --cpus 2
-#      ''',
-#      checks=[guest("online-cpu1", 0), guest("after.online", "0-1")]),
+# vCPU hotplug. The guest runs an "onliner" that onlines every CPU that
+# appears, as udev or the Kata agent would; L1 drives vmmctl.
+CASES += [
+    Case("hotplug_resize_8_and_back",
+         "--cpus boot=1,max=8 --memory 512M --api-socket {socket}",
+         needs_vmmctl=True,
+         dmesg=KERNEL_COMPLAINTS + r"|hot-added|hot-removed|Booted secondary",
+         guest_script='''
+             e2e_onliner & op=$!
+             echo "E2E ready"
+             e2e_wait_state 0-7/0-7 300 || exit 1
+             e2e_report grown
+             e2e_busy_all 2
+             e2e_wait_state 0/0 300 || exit 1
+             kill $op
+             e2e_report shrunk
+         ''',
+         l1_script='''
+             e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+             e2e_ctl cpu list
+             e2e_ctl cpu resize 8 || exit 1
+             e2e_wait_guest "E2E busy-cpus=" 300 || exit 1
+             e2e_ctl cpu list
+             e2e_ctl cpu resize 1 || exit 1
+             e2e_ctl cpu list
+         ''',
+         timeout=420, vmm_timeout=380,
+         checks=[guest("grown.nproc", 8), guest("grown.online", "0-7"),
+                 guest("grown.enabled", "0-7"), guest("busy-cpus", 8),
+                 guest("shrunk.nproc", 1), guest("shrunk.online", "0"),
+                 guest("shrunk.enabled", "0"),
+                 log_has(r"cpus: 1 -> 8"), log_has(r"cpus: 8 -> 1"),
+                 dmesg_has(r"CPU7: Booted secondary"),
+                 dmesg_lacks(KERNEL_COMPLAINTS),
+                 vmm_exit(0)]),
+]

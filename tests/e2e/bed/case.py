@@ -7,13 +7,11 @@ from typing import Callable, Optional, Sequence, Union
 # by the runner: {kernel} {initrd} {cmdline} {socket}).
 DEFAULT_BASE_ARGS = ("--kernel", "{kernel}", "--initrd", "{initrd}",
                      "--cmdline", "{cmdline}", "--console", "stdio")
-# Nested guest kernel command line. Our UART is a PL011 (ttyAMA0). `quiet`
-# keeps the emulated serial short; the full log stays in dmesg (Case.dmesg).
-# panic=-1: a guest panic becomes a reset at once instead of a hang until the
-# timeout. efi=noruntime: needed for the firmware-less ACPI boot (there are no
-# EFI runtime services; see /work/shared/reference/README.md); a no-op in FDT
-# mode.
-DEFAULT_CMDLINE = "console=ttyAMA0 quiet panic=-1 efi=noruntime"
+# Nested guest kernel command line. No console=: the VMM's device tree
+# (stdout-path) or ACPI SPCR names the console. `quiet` keeps the emulated
+# serial short; the full log stays in dmesg (Case.dmesg). panic=-1: a guest
+# panic becomes a reset at once instead of a hang until the timeout.
+DEFAULT_CMDLINE = "quiet panic=-1"
 
 Args = Union[str, Sequence[str]]
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <libfdt.h>
 
 #include "arch/arm64/layout.h"
@@ -312,6 +313,31 @@ static void test_start_acpi(void **state)
 	assert_memory_equal(ram_at(&t, systab), "IBI SYST", 8);
 	/* The ACPI tables start with an RSDP somewhere the VM said. */
 	assert_true(t.vm->boot.acpi_gpa >= RAM_BASE && t.vm->boot.acpi_gpa < top);
+	testvm_finish(&t);
+}
+
+/* vm.info's uptime: started 1.x s ago, with the start's nanoseconds above now's. */
+static void test_uptime(void **state)
+{
+	struct testvm t;
+	struct timespec now;
+	struct vm_info info;
+
+	(void)state;
+	create_ok(&t, &acpi_2_4);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t.vm->started.tv_sec = now.tv_sec - 2;
+	t.vm->started.tv_nsec = 999999999;
+	assert_int_equal(vm_api_ops.info(t.vm, &info), 0);
+	if (info.uptime_ms < 1000 || info.uptime_ms > 3000)
+		fail_msg("uptime %llu ms, expected 1000..3000", (unsigned long long)info.uptime_ms);
+
+	/* Same second: plain subtraction. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t.vm->started = now;
+	t.vm->started.tv_sec -= 5;
+	assert_int_equal(vm_api_ops.info(t.vm, &info), 0);
+	assert_true(info.uptime_ms >= 5000 && info.uptime_ms < 6000);
 	testvm_finish(&t);
 }
 
@@ -828,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_create_backend_failures),
 		cmocka_unit_test(test_start_fdt),
 		cmocka_unit_test(test_start_acpi),
+		cmocka_unit_test(test_uptime),
 		cmocka_unit_test(test_psci_cpu_lifecycle),
 		cmocka_unit_test(test_psci_smc32_cpu_on),
 		cmocka_unit_test(test_system_reset_and_crash),

@@ -58,3 +58,62 @@ e2e_wait_cpu() {
 	done
 	return 1
 }
+
+# e2e_cpu_state: "<online>/<enabled>", read without forking.
+e2e_cpu_state() {
+	read -r e2e_o </sys/devices/system/cpu/online
+	read -r e2e_e </sys/devices/system/cpu/enabled 2>/dev/null || e2e_e=none
+	echo "$e2e_o/$e2e_e"
+}
+
+# e2e_onliner: like udev or the Kata agent, online every CPU that appears
+# (unless /tmp/hold-cpuN exists) and print "E2E state=<online>/<enabled>"
+# whenever that changes. Run it in the background.
+e2e_onliner() {
+	e2e_last=
+	while :; do
+		for c in /sys/devices/system/cpu/cpu[0-9]*; do
+			[ -f "$c/online" ] || continue
+			[ -e "/tmp/hold-${c##*/}" ] && continue
+			read -r v <"$c/online" 2>/dev/null || continue
+			[ "$v" = 0 ] && echo 1 >"$c/online" 2>/dev/null
+		done
+		s=$(e2e_cpu_state)
+		if [ "$s" != "$e2e_last" ]; then
+			echo "E2E state=$s"
+			e2e_last=$s
+		fi
+		usleep 100000
+	done
+}
+
+# e2e_wait_state STATE [SECONDS]: wait until e2e_cpu_state prints STATE.
+e2e_wait_state() {
+	n=$((${2:-60} * 10))
+	while [ "$n" -gt 0 ]; do
+		[ "$(e2e_cpu_state)" = "$1" ] && return 0
+		usleep 100000
+		n=$((n - 1))
+	done
+	echo "E2E error=state-timeout want=$1 got=$(e2e_cpu_state)"
+	return 1
+}
+
+# e2e_busy_all SECONDS: one busy loop pinned to each online CPU; prints
+# "E2E busy-cpus=N": how many CPUs accumulated user time meanwhile.
+e2e_busy_all() {
+	before=$(grep '^cpu[0-9]' /proc/stat)
+	pids=
+	for d in /sys/devices/system/cpu/cpu[0-9]*; do
+		c=${d##*/cpu}
+		[ -f "$d/online" ] && read -r v <"$d/online" && [ "$v" = 0 ] && continue
+		taskset -c "$c" sh -c 'while :; do :; done' &
+		pids="$pids $!"
+	done
+	sleep "${1:-2}"
+	kill $pids 2>/dev/null
+	wait $pids 2>/dev/null
+	after=$(grep '^cpu[0-9]' /proc/stat)
+	n=$(printf '%s\n%s\n' "$before" "$after" | awk '{ if ($1 in u) { if ($2 > u[$1]) n++ } else u[$1] = $2 } END { print n + 0 }')
+	echo "E2E busy-cpus=$n"
+}
