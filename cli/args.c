@@ -174,6 +174,19 @@ static int check_config(const struct vm_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+static bool is_known_option(const char *name)
+{
+	static const char *const known[] = {
+		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
+		"--console", "--api-socket", "--dump-acpi",
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
+		if (!strcmp(name, known[i]))
+			return true;
+	}
+	return false;
+}
+
 int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, size_t errlen)
 {
 	struct vm_config *cfg = &out->cfg;
@@ -209,6 +222,10 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 		}
 		memcpy(name, arg, len);
 		name[len] = 0;
+		if (!is_known_option(name)) {
+			snprintf(err, errlen, "unknown option '%s' (see --help)", name);
+			return -EINVAL;
+		}
 		if (eq) {
 			val = eq + 1;
 		} else if (i + 1 < argc) {

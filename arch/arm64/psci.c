@@ -60,7 +60,7 @@ static void affinity_info(struct psci_cpus *cpus, const uint64_t args[3], struct
 	struct psci_cpu *t = find_by_mpidr(cpus, args[0], &id);
 
 	/* Only level 0 (a single CPU) is meaningful on this machine. */
-	if (!t || args[1] != 0) {
+	if (!t || (args[0] & ~MPIDR_AFF_MASK) || args[1] != 0) {
 		res->x0 = PSCI_RET_INVALID_PARAMETERS;
 		return;
 	}
@@ -98,8 +98,15 @@ static bool is_supported(uint32_t func)
 }
 
 void psci_handle(struct psci_cpus *cpus, unsigned caller, uint32_t func,
-		 const uint64_t args[3], struct psci_result *res)
+		 const uint64_t in[3], struct psci_result *res)
 {
+	uint64_t args[3] = { in[0], in[1], in[2] };
+
+	/* SMC32 calls: the upper halves of the argument registers are ignored. */
+	if (!(func & SMCCC_64BIT)) {
+		for (unsigned i = 0; i < 3; i++)
+			args[i] &= 0xffffffffu;
+	}
 	res->x0 = PSCI_RET_NOT_SUPPORTED;
 	res->action = PSCI_ACTION_NONE;
 	res->target = caller;
@@ -112,16 +119,9 @@ void psci_handle(struct psci_cpus *cpus, unsigned caller, uint32_t func,
 		res->x0 = is_supported((uint32_t)args[0]) ? PSCI_RET_SUCCESS : PSCI_RET_NOT_SUPPORTED;
 		break;
 	case PSCI_FN_CPU_ON:
-	case PSCI_FN64_CPU_ON: {
-		uint64_t a[3] = { args[0], args[1], args[2] };
-		if (func == PSCI_FN_CPU_ON) {	/* SMC32: upper halves are ignored */
-			a[0] &= 0xffffffffu;
-			a[1] &= 0xffffffffu;
-			a[2] &= 0xffffffffu;
-		}
-		cpu_on(cpus, a, res);
+	case PSCI_FN64_CPU_ON:
+		cpu_on(cpus, args, res);
 		break;
-	}
 	case PSCI_FN_CPU_OFF:
 		if (caller < cpus->count) {
 			cpus->cpu[caller].power = PSCI_POWER_OFF;

@@ -208,6 +208,9 @@ static void test_unknown_and_stray(void **state)
 	assert_err_contains("unknown option '--frobnicate'");
 	assert_int_equal(PARSE("--kernel", "k", "--this-option-name-is-far-too-long-to-exist=1"), -EINVAL);
 	assert_err_contains("unknown option");
+	/* Last on the line: named as unknown, not as missing a value. */
+	assert_int_equal(PARSE("--kernel", "k", "--verbose"), -EINVAL);
+	assert_err_contains("unknown option '--verbose'");
 	assert_int_equal(PARSE("--kernel", "k", "Image2"), -EINVAL);
 	assert_err_contains("unexpected argument 'Image2'");
 	assert_int_equal(PARSE("-k", "Image"), -EINVAL);

@@ -226,6 +226,12 @@ static void test_affinity_info(void **state)
 	r = call(m, 0, PSCI_FN64_AFFINITY_INFO, 0x200, 0, 0);
 	assert_int_equal(r.x0, PSCI_RET_INVALID_PARAMETERS);
 	assert_int_equal(r.action, PSCI_ACTION_NONE);
+
+	/* SMC32: garbage in the upper halves is ignored; SMC64 sees it. */
+	r = call(m, 0, PSCI_FN_AFFINITY_INFO, 0xdead000000000001ULL, 0xbeef00000000ULL, 0);
+	assert_int_equal(r.x0, PSCI_AFFINITY_ON);
+	r = call(m, 0, PSCI_FN64_AFFINITY_INFO, 0xdead000000000001ULL, 0, 0);
+	assert_int_equal(r.x0, PSCI_RET_INVALID_PARAMETERS);
 }
 
 static void test_migrate_info_type(void **state)
