@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -18,7 +19,7 @@ struct run_ctx {
 	struct vm *vm;
 	struct event_base *base;
 	struct api_server *api;
-	struct event *ev_stop, *ev_term, *ev_int, *ev_stdin, *ev_retry;
+	struct event *ev_stop, *ev_term, *ev_int, *ev_stdin, *ev_retry, *ev_flush;
 	uint8_t pending[64];	/* console input the UART could not take yet */
 	size_t npending;
 };
@@ -80,6 +81,14 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct run_ctx *rc = arg;
+	(void)fd;
+	(void)what;
+	console_flush(&rc->vm->console);
+}
+
 static void forward_event(void *opaque, const struct vm_event *ev)
 {
 	struct run_ctx *rc = opaque;
@@ -89,11 +98,20 @@ static void forward_event(void *opaque, const struct vm_event *ev)
 
 static void free_events(struct run_ctx *rc)
 {
-	struct event *evs[] = { rc->ev_stop, rc->ev_term, rc->ev_int, rc->ev_stdin, rc->ev_retry };
+	struct event *evs[] = { rc->ev_stop, rc->ev_term, rc->ev_int, rc->ev_stdin, rc->ev_retry,
+				rc->ev_flush };
 	for (unsigned i = 0; i < ARRAY_SIZE(evs); i++) {
 		if (evs[i])
 			event_free(evs[i]);
 	}
+}
+
+static bool stdin_pollable(void)
+{
+	struct stat st;
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return false;
+	return isatty(STDIN_FILENO) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
 static int setup(struct run_ctx *rc, char *err, size_t errlen)
@@ -103,16 +121,19 @@ static int setup(struct run_ctx *rc, char *err, size_t errlen)
 	rc->ev_stop = event_new(rc->base, vm->stop_pipe[0], EV_READ | EV_PERSIST, on_stop, rc);
 	rc->ev_term = evsignal_new(rc->base, SIGTERM, on_signal, rc);
 	rc->ev_int = evsignal_new(rc->base, SIGINT, on_signal, rc);
-	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int ||
-	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL)) {
+	rc->ev_flush = event_new(rc->base, -1, EV_PERSIST, on_flush, rc);
+	struct timeval flush_every = { 0, CONSOLE_FLUSH_MS * 1000 };
+	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int || !rc->ev_flush ||
+	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL) ||
+	    event_add(rc->ev_flush, &flush_every)) {
 		snprintf(err, errlen, "cannot set up the event loop");
 		return -ENOMEM;
 	}
 	if (vm->cfg.console == CONSOLE_STDIO) {
 		rc->ev_stdin = event_new(rc->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, rc);
 		rc->ev_retry = evtimer_new(rc->base, on_console_retry, rc);
-		/* stdin may be a file or /dev/null that libevent cannot poll: no input then. */
-		if (rc->ev_stdin && event_add(rc->ev_stdin, NULL)) {
+		/* Files and /dev/null cannot be polled: then the guest gets no input. */
+		if (rc->ev_stdin && (!stdin_pollable() || event_add(rc->ev_stdin, NULL))) {
 			event_free(rc->ev_stdin);
 			rc->ev_stdin = NULL;
 		}

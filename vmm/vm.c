@@ -31,15 +31,7 @@ void vm_emit(struct vm *vm, const struct vm_event *ev)
 static void uart_output(void *opaque, const uint8_t *buf, size_t n)
 {
 	struct vm *vm = opaque;
-	while (n > 0 && vm->console_fd >= 0) {
-		ssize_t w = write(vm->console_fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;	/* a closed console must not stop the guest */
-		buf += w;
-		n -= (size_t)w;
-	}
+	console_write(&vm->console, buf, n);
 }
 
 static int uart_set_irq(void *opaque, bool level)
@@ -58,28 +50,6 @@ static const struct pl011_ops uart_ops = {
 	.output = uart_output,
 	.set_irq = uart_set_irq,
 };
-
-static int open_console(struct vm *vm, char *err, size_t errlen)
-{
-	switch (vm->cfg.console) {
-	case CONSOLE_STDIO:
-		vm->console_fd = STDOUT_FILENO;
-		return 0;
-	case CONSOLE_FILE:
-		vm->console_fd = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (vm->console_fd < 0) {
-			int e = -errno;
-			snprintf(err, errlen, "cannot open console file %s: %s", vm->cfg.console_path,
-				 strerror(errno));
-			return e;
-		}
-		vm->console_owned = true;
-		return 0;
-	default:
-		vm->console_fd = -1;
-		return 0;
-	}
-}
 
 static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 {
@@ -156,7 +126,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
 	vm->hv = hv;
-	vm->console_fd = -1;
 	vm->stop_pipe[0] = vm->stop_pipe[1] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	pthread_mutex_init(&vm->lock, NULL);
@@ -165,8 +134,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -errno;
 	}
-	if ((r = open_console(vm, err, errlen)))
+	if ((r = console_open(&vm->console, cfg->console, cfg->console_path, err, errlen)))
 		return r;
+	vm->console_ready = true;
 
 	vm->ram_base = RAM_BASE;
 	vm->ram_size = cfg->memory_bytes;
@@ -326,8 +296,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	vm->ram = NULL;
-	if (vm->console_owned)
-		close(vm->console_fd);
+	if (vm->console_ready)
+		console_close(&vm->console);
+	vm->console_ready = false;
 	for (int i = 0; i < 2; i++) {
 		if (vm->stop_pipe[i] >= 0)
 			close(vm->stop_pipe[i]);

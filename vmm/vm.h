@@ -18,6 +18,7 @@
 #include "devices/ged.h"
 #include "devices/pl011.h"
 #include "vmm/config.h"
+#include "vmm/console.h"
 #include "vmm/vm_api.h"
 
 /* How a run ended; main() turns it into the exit status. */
@@ -63,8 +64,8 @@ struct vm {
 	struct pl011 uart;
 	struct ged ged;
 	struct cpuhp cpuhp;
-	int console_fd;
-	bool console_owned;
+	struct console console;
+	bool console_ready;
 
 	bool devices_ready;
 	struct boot_info boot;

@@ -69,3 +69,57 @@ CASES += [
                  dmesg_lacks(KERNEL_COMPLAINTS),
                  vmm_exit(0)]),
 ]
+
+# A CPU in the middle, a guest that offlines a CPU by itself, 20 add/remove
+# cycles. CPU 6 is the sentinel: adding it tells the guest the scenario ended.
+CASES += [
+    Case("hotplug_middle_selfoffline_cycles",
+         "--cpus boot=1,max=8 --memory 512M --api-socket {socket}",
+         needs_vmmctl=True,
+         dmesg=KERNEL_COMPLAINTS,
+         guest_script='''
+             e2e_onliner & op=$!
+             echo "E2E ready"
+             e2e_wait_state 0,2-3/0,2-3 300 || exit 1
+             : >/tmp/hold-cpu3
+             e2e_online 3 0 || exit 1
+             echo "E2E self-offline=$(e2e_cpu_state)"
+             e2e_wait_online 4 300 || exit 1
+             rm /tmp/hold-cpu3
+             e2e_wait_state 0,2-4/0,2-4 60 || exit 1
+             echo "E2E self-online=ok"
+             e2e_wait_online 6 600 || exit 1
+             kill $op
+             e2e_report final
+         ''',
+         l1_script='''
+             e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+             e2e_ctl cpu add 5 || exit 1
+             e2e_wait_guest "E2E state=0,5/0,5" 60 || exit 1
+             e2e_ctl cpu add 2 && e2e_ctl cpu add 3 || exit 1
+             e2e_wait_guest "E2E state=0,2-3,5/0,2-3,5" 60 || exit 1
+             e2e_ctl cpu remove 5 || exit 1
+             e2e_wait_guest "E2E self-offline=" 120 || exit 1
+             vmmctl --socket "$VMM_SOCKET" --json cpu list | tr -d ' \\n' |
+                 grep -q '"id":3,[^}]*"enabled":true,[^}]*"online":false' &&
+                 echo "E2E-L1 cpu3-offline-enabled=yes"
+             e2e_ctl cpu add 4 || exit 1
+             e2e_wait_guest "E2E self-online=ok" 120 || exit 1
+             ok=0
+             for i in $(seq 20); do
+                 vmmctl --socket "$VMM_SOCKET" cpu add 7 >/dev/null &&
+                     vmmctl --socket "$VMM_SOCKET" cpu remove 7 >/dev/null && ok=$((ok + 1))
+             done
+             echo "E2E-L1 cycles-ok=$ok"
+             e2e_ctl cpu list
+             e2e_ctl cpu add 6 || exit 1
+         ''',
+         timeout=600, vmm_timeout=560,
+         checks=[guest("self-offline", "0,2/0,2-3"),
+                 l1("cpu3-offline-enabled", "yes"),
+                 l1("cycles-ok", 20),
+                 guest("final.online", "0,2-4,6"), guest("final.enabled", "0,2-4,6"),
+                 guest("final.nproc", 5),
+                 dmesg_lacks(KERNEL_COMPLAINTS),
+                 vmm_exit(0)]),
+]

@@ -62,7 +62,7 @@ e2e_wait_cpu() {
 # e2e_cpu_state: "<online>/<enabled>", read without forking.
 e2e_cpu_state() {
 	read -r e2e_o </sys/devices/system/cpu/online
-	read -r e2e_e </sys/devices/system/cpu/enabled 2>/dev/null || e2e_e=none
+	read -r e2e_e 2>/dev/null </sys/devices/system/cpu/enabled || e2e_e=none
 	echo "$e2e_o/$e2e_e"
 }
 
@@ -75,7 +75,7 @@ e2e_onliner() {
 		for c in /sys/devices/system/cpu/cpu[0-9]*; do
 			[ -f "$c/online" ] || continue
 			[ -e "/tmp/hold-${c##*/}" ] && continue
-			read -r v <"$c/online" 2>/dev/null || continue
+			read -r v 2>/dev/null <"$c/online" || continue
 			[ "$v" = 0 ] && echo 1 >"$c/online" 2>/dev/null
 		done
 		s=$(e2e_cpu_state)
@@ -116,4 +116,16 @@ e2e_busy_all() {
 	after=$(grep '^cpu[0-9]' /proc/stat)
 	n=$(printf '%s\n%s\n' "$before" "$after" | awk '{ if ($1 in u) { if ($2 > u[$1]) n++ } else u[$1] = $2 } END { print n + 0 }')
 	echo "E2E busy-cpus=$n"
+}
+
+# e2e_wait_online CPU [SECONDS]: wait until cpuN exists and is online.
+e2e_wait_online() {
+	n=$((${2:-60} * 10))
+	while [ "$n" -gt 0 ]; do
+		read -r v 2>/dev/null </sys/devices/system/cpu/cpu$1/online && [ "$v" = 1 ] && return 0
+		usleep 100000
+		n=$((n - 1))
+	done
+	echo "E2E error=online-timeout cpu=$1"
+	return 1
 }
