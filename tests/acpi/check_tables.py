@@ -2,7 +2,6 @@
 """Check a directory of dumped ACPI tables (DIR/<SIG>.dat, RSDP.dat).
 
   check_tables.py DIR [--boot N]
-  check_tables.py --dump-tool TOOL --cpus boot=N,max=M     (tests/acpi/acpi_dump_tool)
   check_tables.py --vmm VMM --cpus boot=N,max=M            (vmm --dump-acpi)
 
 1. Binary checks: checksums, RSDP/FADT fields, MADT GICC flags and UIDs.
@@ -256,10 +255,7 @@ def check_acpiexec(tmp, exe, iasl, cpus):
 # ---- driver ----------------------------------------------------------------------
 
 def dump(args, tmp):
-    if args.dump_tool:
-        cmd = [args.dump_tool, "--cpus", args.cpus, tmp]
-    else:
-        cmd = [args.vmm, "--dump-acpi", tmp, "--cpus", args.cpus]
+    cmd = [args.vmm, "--dump-acpi", tmp, "--cpus", args.cpus]
     rc, out = run(cmd, tmp)
     check(rc == 0, "%s failed:\n%s" % (" ".join(cmd), out))
 
@@ -269,18 +265,16 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", nargs="?")
     ap.add_argument("--boot", type=int, help="expected number of enabled GICCs")
-    ap.add_argument("--cpus", help="boot=N,max=M, with --dump-tool or --vmm")
-    ap.add_argument("--dump-tool")
+    ap.add_argument("--cpus", help="boot=N,max=M, with --vmm")
     ap.add_argument("--vmm")
     ap.add_argument("--harness", default=os.path.join(HERE, "harness.asl"))
     ap.add_argument("--iasl", default="iasl")
     ap.add_argument("--acpiexec", default="acpiexec")
     args = ap.parse_args()
-    if bool(args.dir) == bool(args.dump_tool or args.vmm) or \
-            (not args.dir and not args.cpus):
-        ap.error("give DIR, or --dump-tool/--vmm with --cpus")
+    if bool(args.dir) == bool(args.vmm) or (not args.dir and not args.cpus):
+        ap.error("give DIR, or --vmm with --cpus")
     # Commands run inside a temporary directory: make given paths absolute.
-    for attr in ("dir", "dump_tool", "vmm", "harness"):
+    for attr in ("dir", "vmm", "harness"):
         v = getattr(args, attr)
         if v and (attr in ("dir", "harness") or os.sep in v):
             setattr(args, attr, os.path.abspath(v))
