@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int console_open(struct console *c, enum console_kind kind, const char *path, char *err, size_t errlen)
@@ -46,9 +47,17 @@ static void flush_locked(struct console *c, size_t n)
 	c->len -= n;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void console_write(struct console *c, const uint8_t *data, size_t n)
 {
 	pthread_mutex_lock(&c->lock);
+	c->last_write_ms = now_ms();
 	while (n > 0) {
 		size_t take = sizeof(c->buf) - c->len;
 		if (take > n)
@@ -73,6 +82,14 @@ void console_flush(struct console *c)
 {
 	pthread_mutex_lock(&c->lock);
 	if (c->len)
+		flush_locked(c, c->len);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void console_flush_idle(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->len && now_ms() - c->last_write_ms >= CONSOLE_IDLE_MS)
 		flush_locked(c, c->len);
 	pthread_mutex_unlock(&c->lock);
 }

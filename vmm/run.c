@@ -86,7 +86,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 	struct run_ctx *rc = arg;
 	(void)fd;
 	(void)what;
-	console_flush(&rc->vm->console);
+	console_flush_idle(&rc->vm->console);
 }
 
 static void forward_event(void *opaque, const struct vm_event *ev)
@@ -122,7 +122,7 @@ static int setup(struct run_ctx *rc, char *err, size_t errlen)
 	rc->ev_term = evsignal_new(rc->base, SIGTERM, on_signal, rc);
 	rc->ev_int = evsignal_new(rc->base, SIGINT, on_signal, rc);
 	rc->ev_flush = event_new(rc->base, -1, EV_PERSIST, on_flush, rc);
-	struct timeval flush_every = { 0, CONSOLE_FLUSH_MS * 1000 };
+	struct timeval flush_every = { 0, CONSOLE_POLL_MS * 1000 };
 	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int || !rc->ev_flush ||
 	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL) ||
 	    event_add(rc->ev_flush, &flush_every)) {
