@@ -123,3 +123,32 @@ CASES += [
                  dmesg_lacks(KERNEL_COMPLAINTS),
                  vmm_exit(0)]),
 ]
+
+# vm.pause stops every vCPU (the guest's heartbeat stops), vm.resume restarts
+# them, and SIGTERM ends vmm cleanly with status 0.
+CASES += [
+    Case("pause_resume_sigterm",
+         "--cpus boot=2,max=4 --memory 512M --api-socket {socket}",
+         needs_vmmctl=True, boots=False,
+         guest_script='''
+             echo "E2E ready"
+             i=0
+             while :; do i=$((i + 1)); echo "E2E beat=$i"; usleep 200000; done
+         ''',
+         l1_script='''
+             beats() { grep -c "E2E beat=" /run/vmm.log; }
+             e2e_wait_socket 30 && e2e_wait_guest "E2E beat=3" 200 || exit 1
+             e2e_ctl pause || exit 1
+             sleep 1; n1=$(beats); sleep 3; n2=$(beats)
+             echo "E2E-L1 beats-while-paused=$((n2 - n1))"
+             vmmctl --socket "$VMM_SOCKET" info | grep -q "state: *paused" && echo "E2E-L1 info-paused=yes"
+             e2e_ctl pause; echo "E2E-L1 pause-again-rc=$?"
+             e2e_ctl resume || exit 1
+             sleep 3; n3=$(beats)
+             [ "$n3" -gt "$n2" ] && echo "E2E-L1 beating-after-resume=yes"
+             kill -TERM "$(pidof vmm)"
+         ''',
+         checks=[l1("beats-while-paused", 0), l1("info-paused", "yes"),
+                 l1("pause-again-rc", 1), l1("beating-after-resume", "yes"),
+                 log_has(r"vmm: \[.*\] stopped by SIGTERM"), vmm_exit(0)]),
+]
