@@ -1,4 +1,5 @@
 /* vmm: parse, check, create the VM, run it; the only place that decides the exit status. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	/* An API client may disconnect while we write to it: that must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (boot_check_files(&args.cfg, err, sizeof(err))) {
 		fprintf(stderr, "vmm: %s\n", err);
 		return CLI_EXIT_USAGE;

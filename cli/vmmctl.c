@@ -95,8 +95,7 @@ int main(int argc, char *argv[])
 	int rc, status;
 
 	if (vmmctl_parse(argc, argv, &cmd, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vmmctl: %s\n", err);
-		vmmctl_usage(stderr);
+		fprintf(stderr, "vmmctl: %s\nTry 'vmmctl --help'.\n", err);
 		return VMMCTL_EXIT_USAGE;
 	}
 	if (cmd.help) {

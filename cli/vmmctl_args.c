@@ -120,8 +120,8 @@ int vmmctl_parse(int argc, char *argv[], struct vmmctl_cmd *cmd, char *err, size
 	cmd->id = -1;
 	optind = 0;	/* full getopt reset: parse may run more than once (tests) */
 	opterr = 0;
-	/* '+': options come before the command, so "cpu remove -1" is not an option. */
-	while ((c = getopt_long(argc, argv, "+s:jt:nhV", opts, NULL)) != -1) {
+	/* Options may follow the command too ("cpu list --json"). */
+	while ((c = getopt_long(argc, argv, "s:jt:nhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': cmd->socket = optarg; break;
 		case 'j': cmd->json = true; break;

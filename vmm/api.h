@@ -1,6 +1,9 @@
 /*
  * JSON-RPC 2.0 API server on a unix stream socket (docs/api.md).
- * Runs on the VM's libevent loop; never blocks on the guest.
+ * Runs on the VM's libevent loop; never blocks on the guest. The functions
+ * below run on the loop thread (or while the loop is not running), except
+ * api_server_notify. Needs evthread_use_pthreads() before the event base is
+ * created, and SIGPIPE ignored (a client may vanish while we write to it).
  */
 #ifndef VMM_API_H
 #define VMM_API_H
@@ -21,7 +24,7 @@ struct api_server;
  */
 int api_server_start(struct api_server **out, struct event_base *base, const char *path,
 		     const struct vm_api_ops *ops, void *vm, char *err, size_t errlen) WUR;
-/* Report a VM event; safe to call from any thread. */
+/* Report a VM event; safe from any thread until api_server_stop; NULL srv: no-op. */
 void api_server_notify(struct api_server *srv, const struct vm_event *ev);
 /* Close every connection, remove the socket file, free. */
 void api_server_stop(struct api_server *srv);

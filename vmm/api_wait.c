@@ -123,7 +123,7 @@ static json_object *ost_failure(const struct vm_event *ev)
 static int match(struct api_wait *w, const struct vm_event *ev, json_object **error)
 {
 	if (ev->kind == VM_EVENT_VM_SHUTDOWN) {
-		*error = api_error_new(API_ERR_BASE - VM_ERR_INVALID_STATE,
+		*error = api_error_new(API_ERR_BASE - VM_ERR_INDEX(VM_ERR_INVALID_STATE),
 				       "the VM is shutting down", cpu_data(w->cpu));
 		return -1;
 	}

@@ -148,6 +148,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 			 (unsigned long long)(vm->ram_size >> 20), strerror(errno));
 		return -ENOMEM;
 	}
+	/* Huge pages: far fewer stage-2 faults while the guest touches its memory. */
+	(void)madvise(vm->ram, vm->ram_size, MADV_HUGEPAGE);
 	if ((r = hv->ops->map_memory(hv, vm->ram_base, vm->ram, vm->ram_size))) {
 		snprintf(err, errlen, "cannot map guest memory: %s", strerror(-r));
 		return r;

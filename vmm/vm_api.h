@@ -32,9 +32,15 @@ struct cpu_info {
 	enum cpu_pending pending;
 };
 
-/* Application error codes, returned negated by the operations below. */
+/*
+ * Application error codes, returned negated by the operations below. They
+ * start above every errno value, so a plain -errno is never mistaken for one.
+ */
+#define VM_ERR_BASE 1000
+#define VM_ERR_INDEX(e) ((e) - VM_ERR_BASE)	/* 1 for VM_ERR_NO_SUCH_CPU, ... */
+
 enum vm_api_error {
-	VM_ERR_NO_SUCH_CPU = 1,		/* id outside 0..max-1 */
+	VM_ERR_NO_SUCH_CPU = VM_ERR_BASE + 1,	/* id outside 0..max-1 */
 	VM_ERR_BOOT_CPU,		/* vCPU 0 cannot be removed */
 	VM_ERR_ALREADY_ENABLED,
 	VM_ERR_NOT_ENABLED,

@@ -22,7 +22,9 @@ static void *loop_main(void *arg)
 int harness_setup(void **state)
 {
 	struct harness *h = calloc(1, sizeof(*h));
+	json_object *r;
 	char err[256];
+	int fd;
 
 	if (!h)
 		return -1;
@@ -44,6 +46,16 @@ int harness_setup(void **state)
 	h->vm.srv = h->srv;
 	if (pthread_create(&h->loop, NULL, loop_main, h))
 		return -1;
+	/* event_base_loop() clears a loopbreak that comes before it runs:
+	 * one round trip proves the loop is up. */
+	fd = client_connect(h->path);
+	r = fd >= 0 ? client_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"cpu.list\"}") : NULL;
+	if (fd >= 0)
+		close(fd);
+	if (!r)
+		return -1;
+	json_object_put(r);
+	h->vm.lists = 0;
 	*state = h;
 	return 0;
 }

@@ -217,7 +217,7 @@ static void test_vm_error_mapping(void **state)
 		snprintf(req, sizeof(req),
 			 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"cpu.add\",\"params\":{\"wait\":false}}", e);
 		r = client_call(fd, req);
-		assert_int_equal(resp_error(r), -32000 - e);
+		assert_int_equal(resp_error(r), -32000 - VM_ERR_INDEX(e));
 		assert_true(strlen(json_object_get_string(jget(r, "error.message"))) > 5);
 		json_object_put(r);
 	}

@@ -55,6 +55,9 @@ static void test_parse_commands(void **state)
 	assert_int_equal(parse(&cmd, "-s /s shutdown"), 0);
 	assert_int_equal(parse(&cmd, "-s /s events"), 0);
 	assert_int_equal(cmd.op, VMMCTL_EVENTS);
+	assert_int_equal(parse(&cmd, "-s /s cpu list --json"), 0);
+	assert_int_equal(cmd.op, VMMCTL_CPU_LIST);
+	assert_true(cmd.json);
 	assert_int_equal(parse(&cmd, "--help"), 0);
 	assert_true(cmd.help);
 	assert_int_equal(parse(&cmd, "--version"), 0);
