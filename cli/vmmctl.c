@@ -58,6 +58,26 @@ static int stream_events(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
 	}
 }
 
+/* send: the line goes out as it is; whatever comes back first is printed raw. */
+static int send_raw(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
+{
+	json_object *reply, *part;
+	size_t len = strlen(cmd->line);
+	int rc = vmmctl_send_raw(c, cmd->line, len);
+
+	if (rc == 0 && (len == 0 || cmd->line[len - 1] != '\n'))
+		rc = vmmctl_send_raw(c, "\n", 1);
+	if (rc)
+		return fail("send", rc);
+	rc = vmmctl_recv(c, vmmctl_reply_deadline_ms(cmd), &reply);
+	if (rc)
+		return fail("no reply", rc);
+	printf("%s\n", json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN));
+	rc = json_object_object_get_ex(reply, "error", &part) ? VMMCTL_EXIT_API : VMMCTL_EXIT_OK;
+	json_object_put(reply);
+	return rc;
+}
+
 static int run(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
 {
 	json_object *req = vmmctl_request(cmd, REQUEST_ID), *reply = NULL, *part;
@@ -112,7 +132,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "vmmctl: cannot connect to %s: %s\n", cmd.socket, strerror(-rc));
 		return VMMCTL_EXIT_CONNECT;
 	}
-	status = run(&cmd, &c);
+	status = cmd.op == VMMCTL_SEND ? send_raw(&cmd, &c) : run(&cmd, &c);
 	vmmctl_close(&c);
 	if (fflush(stdout) != 0 && status == VMMCTL_EXIT_OK)
 		status = VMMCTL_EXIT_API;

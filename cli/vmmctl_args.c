@@ -21,6 +21,8 @@ static const struct {
 	{ "resume", NULL, VMMCTL_RESUME, 0, 0, "vm.resume" },
 	{ "shutdown", NULL, VMMCTL_SHUTDOWN, 0, 0, "vm.shutdown" },
 	{ "events", NULL, VMMCTL_EVENTS, 0, 0, "events.subscribe" },
+	{ "call", NULL, VMMCTL_CALL, 1, 2, NULL },
+	{ "send", NULL, VMMCTL_SEND, 1, 1, NULL },
 };
 
 void vmmctl_usage(FILE *f)
@@ -36,6 +38,9 @@ void vmmctl_usage(FILE *f)
 	      "  pause | resume    stop / restart every vCPU\n"
 	      "  shutdown          power the VM off\n"
 	      "  events            print hotplug events until the VM goes away\n"
+	      "  call METHOD [JSON] send any request, e.g. call cpu.add '{\"id\":3}';\n"
+	      "                    prints the raw result\n"
+	      "  send LINE         send LINE as it is and print the raw reply (debugging)\n"
 	      "\n"
 	      "options:\n"
 	      "  -s, --socket PATH the VMM's API socket\n"
@@ -84,6 +89,22 @@ static int parse_command(int argc, char *argv[], struct vmmctl_cmd *cmd, char *e
 			return -EINVAL;
 		}
 		cmd->op = commands[i].op;
+		if (cmd->op == VMMCTL_SEND) {
+			cmd->line = argv[words];
+			return 0;
+		}
+		if (cmd->op == VMMCTL_CALL) {
+			cmd->method = argv[words];
+			cmd->params = nargs > 1 ? argv[words + 1] : NULL;
+			json_object *p = cmd->params ? json_tokener_parse(cmd->params) : NULL;
+			bool bad = cmd->params && !p;
+			json_object_put(p);
+			if (bad) {
+				snprintf(err, errlen, "call: params '%s' are not JSON", cmd->params);
+				return -EINVAL;
+			}
+			return 0;
+		}
 		if (nargs == 0)
 			return 0;
 		if (cmd->op == VMMCTL_CPU_RESIZE) {
@@ -174,6 +195,13 @@ json_object *vmmctl_request(const struct vmmctl_cmd *cmd, int id)
 	}
 	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
 	json_object_object_add(req, "id", json_object_new_int(id));
+	if (cmd->op == VMMCTL_CALL) {
+		json_object_object_add(req, "method", json_object_new_string(cmd->method));
+		json_object_put(params);
+		if (cmd->params)
+			json_object_object_add(req, "params", json_tokener_parse(cmd->params));
+		return req;
+	}
 	json_object_object_add(req, "method", json_object_new_string(method_of(cmd->op)));
 	if (cpu_op && cmd->id >= 0)
 		json_object_object_add(params, "id", json_object_new_int(cmd->id));

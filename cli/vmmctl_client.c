@@ -38,12 +38,27 @@ void vmmctl_close(struct vmmctl_conn *c)
 	c->fd = -1;
 }
 
+int vmmctl_send_raw(struct vmmctl_conn *c, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = send(c->fd, data + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 int vmmctl_send(struct vmmctl_conn *c, json_object *msg)
 {
-	size_t len, off = 0;
+	size_t len;
 	const char *s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN, &len);
 	char *line = malloc(len + 1);
-	ssize_t n;
+	int rc;
 
 	if (!s || !line) {
 		free(line);
@@ -51,18 +66,9 @@ int vmmctl_send(struct vmmctl_conn *c, json_object *msg)
 	}
 	memcpy(line, s, len);
 	line[len++] = '\n';
-	while (off < len) {
-		n = send(c->fd, line + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(line);
-			return -errno;
-		}
-		off += (size_t)n;
-	}
+	rc = vmmctl_send_raw(c, line, len);
 	free(line);
-	return 0;
+	return rc;
 }
 
 static long now_ms(void)

@@ -18,6 +18,8 @@ struct vmmctl_conn {
 int vmmctl_connect(struct vmmctl_conn *c, const char *path) WUR;
 void vmmctl_close(struct vmmctl_conn *c);
 int vmmctl_send(struct vmmctl_conn *c, json_object *msg) WUR;
+/* Bytes exactly as given (no newline added). */
+int vmmctl_send_raw(struct vmmctl_conn *c, const char *data, size_t len) WUR;
 /* Next line as JSON into *out. timeout_ms < 0 waits forever. -ETIMEDOUT,
  * -ECONNRESET when the server closed, -EBADMSG for a bad line, -errno. */
 int vmmctl_recv(struct vmmctl_conn *c, int timeout_ms, json_object **out) WUR;

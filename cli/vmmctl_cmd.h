@@ -23,6 +23,8 @@
 enum vmmctl_op {
 	VMMCTL_INFO, VMMCTL_CPU_LIST, VMMCTL_CPU_ADD, VMMCTL_CPU_REMOVE, VMMCTL_CPU_RESIZE,
 	VMMCTL_PAUSE, VMMCTL_RESUME, VMMCTL_SHUTDOWN, VMMCTL_EVENTS,
+	VMMCTL_CALL,		/* any method with JSON params */
+	VMMCTL_SEND,		/* one raw line, for protocol debugging */
 };
 
 struct vmmctl_cmd {
@@ -32,12 +34,15 @@ struct vmmctl_cmd {
 	enum vmmctl_op op;
 	int id;			/* cpu add/remove; -1: none given */
 	int count;		/* cpu resize */
+	const char *method;	/* call */
+	const char *params;	/* call: JSON text, NULL for none */
+	const char *line;	/* send */
 };
 
 /* 0, or -EINVAL with a one-line reason in err (help/version need no command). */
 int vmmctl_parse(int argc, char *argv[], struct vmmctl_cmd *cmd, char *err, size_t errlen) WUR;
 void vmmctl_usage(FILE *f);
-/* The JSON-RPC request for cmd, or NULL when out of memory. */
+/* The JSON-RPC request for cmd (not for send), or NULL when out of memory. */
 json_object *vmmctl_request(const struct vmmctl_cmd *cmd, int id);
 /* How long to wait for the reply in ms, -1 for no limit. */
 int vmmctl_reply_deadline_ms(const struct vmmctl_cmd *cmd);

@@ -64,7 +64,7 @@ static void print_cpu_list(json_object *r, FILE *out)
 
 int vmmctl_print_result(const struct vmmctl_cmd *cmd, json_object *result, FILE *out)
 {
-	if (cmd->json) {
+	if (cmd->json || cmd->op == VMMCTL_CALL) {
 		fprintf(out, "%s\n", json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN));
 		return ferror(out) ? -EIO : 0;
 	}
@@ -87,6 +87,8 @@ int vmmctl_print_result(const struct vmmctl_cmd *cmd, json_object *result, FILE 
 	case VMMCTL_RESUME: fputs("resumed\n", out); break;
 	case VMMCTL_SHUTDOWN: fputs("shutdown requested\n", out); break;
 	case VMMCTL_EVENTS: break;	/* the subscription itself prints nothing */
+	case VMMCTL_CALL:
+	case VMMCTL_SEND: break;	/* printed raw above / by the caller */
 	}
 	return ferror(out) ? -EIO : 0;
 }

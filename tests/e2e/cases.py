@@ -152,3 +152,53 @@ CASES += [
                  l1("pause-again-rc", 1), l1("beating-after-resume", "yes"),
                  log_has(r"vmm: \[.*\] stopped by SIGTERM"), vmm_exit(0)]),
 ]
+
+# Bad input over the live socket gets the right JSON-RPC error and changes
+# nothing; then 8 clients at once. The guest keeps running throughout.
+CASES += [
+    Case("api_bad_input_and_concurrent_clients",
+         "--cpus boot=1,max=8 --memory 512M --api-socket {socket}",
+         needs_vmmctl=True,
+         dmesg=KERNEL_COMPLAINTS,
+         guest_script='''
+             e2e_onliner & op=$!
+             echo "E2E ready"
+             e2e_wait_state 0-7/0-7 300 || exit 1
+             kill $op
+             e2e_report final
+         ''',
+         l1_script=r'''
+             e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+             code() { sed -n 's/.*"code": *\(-[0-9]*\).*/\1/p'; }
+             raw() { vmmctl --socket "$VMM_SOCKET" send "$1" | code; }
+             rq() { echo "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\"${2:+,\"params\":$2}}"; }
+             echo "E2E-L1 malformed=$(raw '{"jsonrpc":"2.0","id":1,"method":')"
+             echo "E2E-L1 not-object=$(raw '[1,2]')"
+             echo "E2E-L1 unknown-method=$(raw "$(rq cpu.explode)")"
+             echo "E2E-L1 wrong-type=$(raw "$(rq cpu.add '{"id":"three"}')")"
+             echo "E2E-L1 negative-id=$(raw "$(rq cpu.remove '{"id":-1}')")"
+             echo "E2E-L1 add-8=$(raw "$(rq cpu.add '{"id":8}')")"
+             echo "E2E-L1 remove-0=$(raw "$(rq cpu.remove '{"id":0}')")"
+             echo "E2E-L1 remove-disabled=$(raw "$(rq cpu.remove '{"id":5}')")"
+             echo "E2E-L1 resize-0=$(raw "$(rq cpu.resize '{"count":0}')")"
+             echo "E2E-L1 oversized=$(raw "$(head -c 70000 /dev/zero | tr '\0' x)")"
+             vmmctl --socket "$VMM_SOCKET" --json info | grep -q '"enabled_cpus":1,' &&
+                 echo "E2E-L1 unchanged=yes"
+             for i in 1 2 3 4 5 6 7 3; do
+                 ( vmmctl --socket "$VMM_SOCKET" cpu add $i >/dev/null 2>&1; echo $? >/tmp/rc.$i.$$.$RANDOM ) &
+             done
+             wait
+             echo "E2E-L1 clients-ok=$(cat /tmp/rc.* | grep -c '^0$')"
+             echo "E2E-L1 clients-failed=$(cat /tmp/rc.* | grep -vc '^0$')"
+             e2e_ctl cpu list
+         ''',
+         timeout=420, vmm_timeout=380,
+         checks=[l1("malformed", -32700), l1("not-object", -32600),
+                 l1("unknown-method", -32601), l1("wrong-type", -32602),
+                 l1("negative-id", -32602), l1("add-8", -32001), l1("remove-0", -32002),
+                 l1("remove-disabled", -32004), l1("resize-0", -32602),
+                 l1("oversized", -32600), l1("unchanged", "yes"),
+                 l1("clients-ok", 7), l1("clients-failed", 1),
+                 guest("final.online", "0-7"), guest("final.enabled", "0-7"),
+                 dmesg_lacks(KERNEL_COMPLAINTS), vmm_exit(0)]),
+]

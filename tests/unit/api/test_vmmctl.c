@@ -1,4 +1,5 @@
 /* vmmctl: argument parsing, the request it sends, and its output. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,6 +123,40 @@ static void test_requests(void **state)
 		       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{}}");
 }
 
+/* call and send keep pointers into argv: build argv that outlives the parse. */
+static void test_call_and_send(void **state)
+{
+	char *call[] = { "vmmctl", "-s", "/s", "call", "cpu.add", "{\"id\": 3, \"wait\": false}", NULL };
+	char *bare[] = { "vmmctl", "-s", "/s", "call", "vm.info", NULL };
+	char *bad[] = { "vmmctl", "-s", "/s", "call", "cpu.add", "{\"id\":", NULL };
+	char *send[] = { "vmmctl", "-s", "/s", "send", "{not json", NULL };
+	struct vmmctl_cmd cmd;
+	char err[256];
+	json_object *req;
+
+	(void)state;
+	assert_int_equal(vmmctl_parse(6, call, &cmd, err, sizeof(err)), 0);
+	assert_int_equal(cmd.op, VMMCTL_CALL);
+	req = vmmctl_request(&cmd, 1);
+	assert_string_equal(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN),
+			    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"cpu.add\","
+			    "\"params\":{\"id\":3,\"wait\":false}}");
+	json_object_put(req);
+
+	assert_int_equal(vmmctl_parse(5, bare, &cmd, err, sizeof(err)), 0);
+	req = vmmctl_request(&cmd, 7);
+	assert_string_equal(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN),
+			    "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"vm.info\"}");
+	json_object_put(req);
+
+	assert_int_equal(vmmctl_parse(6, bad, &cmd, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not JSON"));
+
+	assert_int_equal(vmmctl_parse(5, send, &cmd, err, sizeof(err)), 0);
+	assert_int_equal(cmd.op, VMMCTL_SEND);
+	assert_string_equal(cmd.line, "{not json");
+}
+
 /* Runs a printer into a string. */
 static char *capture(const char *line, const char *json, bool event)
 {
@@ -206,6 +241,7 @@ int main(void)
 		cmocka_unit_test(test_parse_commands),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_call_and_send),
 		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_error_output),
 	};
