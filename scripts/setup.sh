@@ -91,8 +91,12 @@ arm_pkgs=(libfdt-dev libfdt1 libevent-dev libevent-2.1-7 libevent-core-2.1-7
 if [ ! -f "$sysroot/.complete" ]; then
 	log "building the arm64 sysroot"
 	rm -rf "$sysroot" && mkdir -p "$sysroot" "$cache/debs/arm64"
-	(cd "$cache/debs/arm64" && apt-get download -q "${arm_pkgs[@]/%/:arm64}" >/dev/null 2>&1)
+	(cd "$cache/debs/arm64" && apt-get download -q "${arm_pkgs[@]/%/:arm64}" >/dev/null 2>&1) || true
 	for d in "$cache/debs/arm64"/*.deb; do dpkg-deb -x "$d" "$sysroot"; done
+	for a in libfdt.a libevent_core.a libevent_pthreads.a libjson-c.a liburing.a; do
+		[ -f "$sysroot/usr/lib/aarch64-linux-gnu/$a" ] ||
+			{ log "arm64 sysroot: $a missing (apt-get download failed?)"; exit 1; }
+	done
 	touch "$sysroot/.complete"
 fi
 log "ready: kernel $(cat "$kdir/PACKAGE"), qemu $(qemu-system-aarch64 --version | head -1)"

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -187,7 +188,11 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 	if (r)
 		return r;
 
-	vm_log(vm, "%s", vm->exit_message);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		vm_log(vm, "%s (peak RSS %ld MiB, guest RAM included)", vm->exit_message, ru.ru_maxrss / 1024);
+	else
+		vm_log(vm, "%s", vm->exit_message);
 	switch (vm->exit_reason) {
 	case VM_EXIT_POWEROFF: return 0;
 	case VM_EXIT_RESET: return VM_STATUS_RESET;

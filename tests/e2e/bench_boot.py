@@ -11,6 +11,7 @@ median per mode and the ratio acpi/fdt. Host-side timestamps of serial lines:
 expect +-0.5 s of emulation noise.
 """
 import argparse
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ MODES = {"acpi": "--boot acpi", "fdt": "--boot fdt"}
 def bench(bed, rounds, boots, common, modes=MODES, base_args=DEFAULT_BASE_ARGS,
           cmdline=DEFAULT_CMDLINE, vmm_timeout=60):
     times = {m: [] for m in modes}
+    rss = {m: [] for m in modes}
     names = list(modes)
     per_boot = [rounds // boots + (1 if i < rounds % boots else 0) for i in range(boots)]
     rnd = 0
@@ -43,8 +45,13 @@ def bench(bed, rounds, boots, common, modes=MODES, base_args=DEFAULT_BASE_ARGS,
             if r.index % len(names) == 0:
                 rnd += 1
             t = r.t_userspace
+            peak = next((int(x.group(1)) for _, line in r.lines
+                         for x in [re.search(r"peak RSS (\d+) MiB", line)] if x), None)
+            if peak is not None:
+                rss[m].append(peak)
             print(f"round {rnd} {m:4s} " + (f"{t:.2f}s" if t is not None else "no userspace line")
-                  + f" (vmm exit {r.vmm_exit})", flush=True)
+                  + f" (vmm exit {r.vmm_exit}, peak RSS {peak if peak is not None else '?'} MiB)",
+                  flush=True)
             if t is not None:
                 times[m].append(t)
         if not res.ok:
@@ -58,7 +65,8 @@ def bench(bed, rounds, boots, common, modes=MODES, base_args=DEFAULT_BASE_ARGS,
         if times[m]:
             med[m] = statistics.median(times[m])
             print(f"{m} median {med[m]:.2f}s (n={len(times[m])}, "
-                  f"min {min(times[m]):.2f}s, max {max(times[m]):.2f}s)")
+                  f"min {min(times[m]):.2f}s, max {max(times[m]):.2f}s)"
+                  + (f", peak RSS median {statistics.median(rss[m]):.0f} MiB" if rss[m] else ""))
         else:
             print(f"{m} median n/a (n=0)")
     if len(names) == 2 and all(m in med for m in names) and med[names[1]] > 0:
