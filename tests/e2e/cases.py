@@ -202,3 +202,31 @@ CASES += [
                  guest("final.online", "0-7"), guest("final.enabled", "0-7"),
                  dmesg_lacks(KERNEL_COMPLAINTS), vmm_exit(0)]),
 ]
+
+# Many possible vCPUs: ids past 15 carry Aff1 in their MPIDR, which the MADT,
+# PSCI and KVM must agree on.
+CASES += [
+    Case("hotplug_max64_high_ids",
+         "--cpus boot=2,max=64 --memory 512M --api-socket {socket}",
+         needs_vmmctl=True,
+         dmesg=KERNEL_COMPLAINTS + r"|CPU(17|63): Booted",
+         guest_script='''
+             e2e_onliner & op=$!
+             echo "E2E ready"
+             e2e_wait_state 0-1,17,63/0-1,17,63 300 || exit 1
+             kill $op
+             e2e_report final
+         ''',
+         l1_script='''
+             e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+             e2e_ctl cpu add 17 && e2e_ctl cpu add 63 || exit 1
+             vmmctl --socket "$VMM_SOCKET" --json cpu list | tr -d ' \\n' |
+                 grep -o '"id":17,"mpidr":[0-9]*' | sed 's/.*://; s/^/E2E-L1 mpidr17=/'
+         ''',
+         timeout=420, vmm_timeout=380,
+         checks=[guests(possible="0-63", nproc=2)[0],
+                 guest("final.online", "0-1,17,63"), guest("final.enabled", "0-1,17,63"),
+                 l1("mpidr17", 0x101),
+                 dmesg_has(r"CPU17: Booted secondary processor 0x0000000101"),
+                 dmesg_lacks(KERNEL_COMPLAINTS), vmm_exit(0)]),
+]
