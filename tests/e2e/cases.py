@@ -230,3 +230,41 @@ CASES += [
                  dmesg_has(r"CPU17: Booted secondary processor 0x0000000101"),
                  dmesg_lacks(KERNEL_COMPLAINTS), vmm_exit(0)]),
 ]
+
+# A guest that does not handle the hotplug interrupt (its GED driver unbound):
+# the remove times out, is cancelled, and the CPU stays enabled and online.
+# Once the guest handles events again, the same remove goes through.
+CASES += [
+    Case("hotplug_remove_timeout",
+         "--cpus boot=2,max=4 --memory 512M --api-socket {socket}",
+         needs_vmmctl=True,
+         dmesg=KERNEL_COMPLAINTS,
+         guest_script='''
+             ged=/sys/bus/platform/drivers/acpi-ged
+             dev=$(basename $(ls -d $ged/ACPI0013:* | head -1))
+             echo "$dev" >$ged/unbind || exit 1
+             echo "E2E ged-unbound=$dev"
+             sleep 20
+             echo "$dev" >$ged/bind || exit 1
+             echo "E2E ged-rebound"
+             e2e_wait_state 0/0 300 || exit 1
+             e2e_report final
+         ''',
+         l1_script='''
+             e2e_wait_socket 30 && e2e_wait_guest "E2E ged-unbound" 200 || exit 1
+             vmmctl --socket "$VMM_SOCKET" --timeout 3000 cpu remove 1 2>/tmp/err
+             echo "E2E-L1 timeout-rc=$?"
+             grep -q "did not complete" /tmp/err && echo "E2E-L1 timeout-message=yes"
+             vmmctl --socket "$VMM_SOCKET" --json cpu list | tr -d ' \\n' |
+                 grep -q '"id":1,[^}]*"enabled":true,"online":true,"pending":"none"' &&
+                 echo "E2E-L1 after-timeout=enabled-online-none"
+             e2e_wait_guest "E2E ged-rebound" 200 || exit 1
+             e2e_ctl cpu remove 1 || exit 1
+         ''',
+         timeout=420, vmm_timeout=380,
+         checks=[l1("timeout-rc", 1), l1("timeout-message", "yes"),
+                 l1("after-timeout", "enabled-online-none"),
+                 guest("final.online", "0"), guest("final.enabled", "0"),
+                 log_has(r"removal of vcpu1 cancelled"),
+                 dmesg_lacks(KERNEL_COMPLAINTS), vmm_exit(0)]),
+]
