@@ -1,6 +1,6 @@
 /*
  * The hypervisor interface. Everything above it (vm, vcpu loop, PSCI, devices)
- * sees plain structs; only the KVM backend (vmm/hv_kvm.c) knows <linux/kvm.h>.
+ * sees plain structs; only the KVM backend (vmm/hv_kvm.c) knows the KVM uapi header.
  * Unit tests plug in a fake backend.
  */
 #ifndef VMM_HV_H
