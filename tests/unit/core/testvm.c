@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/arm64/psci.h"
+
 static void put_le64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -169,4 +171,54 @@ size_t testvm_console(struct testvm *t, char *buf, size_t cap)
 	assert_true(n >= 0);
 	buf[n] = 0;
 	return (size_t)n;
+}
+
+/* ---- checked shorthands for the VM tests ---- */
+
+const struct testvm_opts acpi_2_4 = { .boot = 2, .max = 4, .mode = BOOT_MODE_ACPI };
+
+void create_ok(struct testvm *t, const struct testvm_opts *o)
+{
+	if (testvm_create(t, o))
+		fail_msg("vm_create: %s", t->err);
+}
+
+/* Start and wait until vCPU 0 runs the guest (blocks for its first exit). */
+void start_ok(struct testvm *t)
+{
+	testvm_start(t);
+	assert_true(fake_hv_wait_resets(t->fh, 0, 1, TMO));
+	assert_true(fake_hv_wait_idle(t->fh, 0, TMO));
+}
+
+int64_t psci(struct testvm *t, unsigned vcpu, uint32_t func, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	int64_t r = fake_hv_call(t->fh, vcpu, func, a1, a2, a3, TMO);
+	if (r == INT64_MIN || r == INT64_MIN + 1)
+		fail_msg("vcpu%u: hypercall 0x%x was not answered", vcpu, func);
+	return r;
+}
+
+uint64_t mmio_read(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len)
+{
+	bool ok;
+	uint64_t v = fake_hv_mmio_read(t->fh, vcpu, addr, len, TMO, &ok);
+	if (!ok)
+		fail_msg("vcpu%u: MMIO read of 0x%llx not answered (or junk above len)", vcpu,
+			 (unsigned long long)addr);
+	return v;
+}
+
+/* MMIO writes, then wait until the vCPU asks for more (all were handled). */
+void mmio_write(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len, uint64_t v)
+{
+	unsigned n = fake_hv_answer_count(t->fh, vcpu);
+	fake_hv_push_mmio_write(t->fh, vcpu, addr, len, v);
+	assert_true(fake_hv_wait_answers(t->fh, vcpu, n + 1, TMO));
+}
+
+/* Guest-side CPU_ON of vCPU id (SMC64), as Linux issues it. */
+int64_t cpu_on(struct testvm *t, unsigned caller, unsigned id, uint64_t entry, uint64_t ctx)
+{
+	return psci(t, caller, PSCI_FN64_CPU_ON, arm64_mpidr_of_vcpu(id), entry, ctx);
 }

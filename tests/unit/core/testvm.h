@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arm64/layout.h"
 #include "fake_hv.h"
 #include "vmm/vm.h"
 
@@ -57,5 +58,27 @@ bool testvm_wait_events(struct testvm *t, enum vm_event_kind kind, unsigned cpu,
 			unsigned timeout_ms);
 /* The console file's contents (console_file only). */
 size_t testvm_console(struct testvm *t, char *buf, size_t cap);
+
+/*
+ * Checked shorthands for the VM tests (test_vm_*.c): each fails the test
+ * instead of returning an error.
+ */
+#define ENTRY		(RAM_BASE + TEST_TEXT_OFFSET)	/* where vCPU 0 starts the kernel */
+
+/* 2 of 4 vCPUs enabled, ACPI boot. */
+extern const struct testvm_opts acpi_2_4;
+
+/* testvm_create, or fail with its error. */
+void create_ok(struct testvm *t, const struct testvm_opts *o);
+/* Start and wait until vCPU 0 runs the guest (blocks for its first exit). */
+void start_ok(struct testvm *t);
+/* A hypercall on vcpu: its x0, as a signed PSCI value. */
+int64_t psci(struct testvm *t, unsigned vcpu, uint32_t func, uint64_t a1, uint64_t a2, uint64_t a3);
+/* An MMIO read on vcpu: the data the VMM returned (nothing above len). */
+uint64_t mmio_read(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len);
+/* An MMIO write on vcpu, then wait until the vCPU asks for more (it was handled). */
+void mmio_write(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len, uint64_t v);
+/* Guest-side CPU_ON of vCPU id (SMC64) from caller, as Linux issues it. */
+int64_t cpu_on(struct testvm *t, unsigned caller, unsigned id, uint64_t entry, uint64_t ctx);
 
 #endif

@@ -1,0 +1,231 @@
+/* The fake hypervisor's backend: the struct hv_ops the VMM calls (see fake_hv.h). */
+#include "fake_hv_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+static struct fake_hv *of(struct hv *hv)
+{
+	return hv->priv;
+}
+
+/* Called with the lock held. */
+static void log_op(struct fake_hv *fh, enum fake_op op, unsigned arg)
+{
+	if (fh->nops < LOGCAP)
+		fh->ops[fh->nops++] = (struct fake_op_rec){ op, arg };
+}
+
+/* ---- VM-level operations ---- */
+
+static void op_destroy(struct hv *hv)
+{
+	fake_hv_free(of(hv));
+}
+
+static int op_get_caps(struct hv *hv, struct hv_caps *caps)
+{
+	caps->max_vcpus = of(hv)->max_vcpus;
+	caps->ipa_bits = 40;
+	return 0;
+}
+
+static int op_map_memory(struct hv *hv, uint64_t gpa, void *host, uint64_t size)
+{
+	struct fake_hv *fh = of(hv);
+	int r;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_MAP_MEMORY, 0);
+	r = fh->fail[FAKE_OP_MAP_MEMORY];
+	if (!r && fh->nmaps < SMALLCAP)
+		fh->maps[fh->nmaps++] = (struct fake_map){ gpa, host, size };
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+static int op_forward_smccc(struct hv *hv, uint32_t base, uint32_t count)
+{
+	struct fake_hv *fh = of(hv);
+	int r;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_FORWARD_SMCCC, base);
+	r = fh->fail[FAKE_OP_FORWARD_SMCCC];
+	if (!r && fh->nfwd < SMALLCAP)
+		fh->fwd[fh->nfwd++] = (struct fake_range){ base, count };
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+static int op_create_vcpu(struct hv *hv, unsigned id, struct hv_vcpu **out)
+{
+	struct fake_hv *fh = of(hv);
+	int r = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_CREATE_VCPU, id);
+	if (fh->fail[FAKE_OP_CREATE_VCPU])
+		r = fh->fail[FAKE_OP_CREATE_VCPU];
+	else if (id >= fh->max_vcpus)
+		r = -EINVAL;
+	else if (fh->gic_created)
+		r = -EBUSY;	/* as KVM: no vCPU after the vGIC is initialised */
+	else if (fh->vcpus[id].created)
+		r = -EEXIST;
+	if (r == 0) {
+		fh->vcpus[id].created = true;
+		fh->created++;
+		*out = &fh->vcpus[id];
+	}
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+static int op_create_gic(struct hv *hv, const struct hv_gic_config *cfg)
+{
+	struct fake_hv *fh = of(hv);
+	int r = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_CREATE_GIC, 0);
+	if (fh->fail[FAKE_OP_CREATE_GIC])
+		r = fh->fail[FAKE_OP_CREATE_GIC];
+	else if (fh->gic_created)
+		r = -EEXIST;
+	if (r == 0) {
+		fh->gic_created = true;
+		fh->gic = *cfg;
+		fh->vcpus_at_gic = fh->created;
+	}
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+static int op_irq_line(struct hv *hv, unsigned spi, bool level)
+{
+	struct fake_hv *fh = of(hv);
+	int r = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_IRQ_LINE, spi);
+	if (fh->fail[FAKE_OP_IRQ_LINE])
+		r = fh->fail[FAKE_OP_IRQ_LINE];
+	else if (!fh->gic_created)
+		r = -ENXIO;
+	if (r == 0 && fh->nirqs < LOGCAP)
+		fh->irqs[fh->nirqs++] = (struct fake_irq){ spi, level };
+	pthread_cond_broadcast(&fh->cond);
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+/* ---- vCPU operations ---- */
+
+static int op_vcpu_reset(struct hv_vcpu *v, uint64_t pc, uint64_t arg)
+{
+	struct fake_hv *fh = v->fh;
+	int r;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_VCPU_RESET, v->id);
+	r = fh->fail[FAKE_OP_VCPU_RESET];
+	if (r == 0) {
+		v->last_reset = (struct fake_reset){ pc, arg };
+		v->nresets++;
+		v->awaiting_answer = false;	/* a reset exit is never answered */
+	}
+	pthread_cond_broadcast(&fh->cond);
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+/* KVM's default MPIDR for a vCPU id (arch/arm64/kvm/sys_regs.c reset_mpidr). */
+static int op_vcpu_get_mpidr(struct hv_vcpu *v, uint64_t *mpidr)
+{
+	unsigned id = v->id;
+
+	*mpidr = (uint64_t)(id % 16) | (uint64_t)((id / 16) % 256) << 8 |
+		 (uint64_t)((id / 4096) % 256) << 16;
+	return 0;
+}
+
+static int op_vcpu_run(struct hv_vcpu *v, struct vcpu_exit *exit)
+{
+	struct fake_hv *fh = v->fh;
+
+	pthread_mutex_lock(&fh->lock);
+	v->runs++;
+	if (v->awaiting_answer) {
+		if (v->nanswers < ACAP)
+			v->answers[v->nanswers++] = *exit;
+		v->awaiting_answer = false;
+		pthread_cond_broadcast(&fh->cond);
+	}
+	for (;;) {
+		if (v->kicked) {
+			v->kicked = false;
+			memset(exit, 0, sizeof(*exit));
+			exit->kind = VCPU_EXIT_INTERRUPTED;
+			break;
+		}
+		if (v->q_count) {
+			struct script s = v->queue[v->q_head];
+			v->q_head = (v->q_head + 1) % QCAP;
+			v->q_count--;
+			v->consumed++;
+			pthread_cond_broadcast(&fh->cond);
+			if (s.run_error) {
+				pthread_mutex_unlock(&fh->lock);
+				return s.run_error;
+			}
+			*exit = s.exit;
+			v->awaiting_answer = true;
+			break;
+		}
+		v->waiting = true;
+		pthread_cond_broadcast(&fh->cond);
+		pthread_cond_wait(&fh->cond, &fh->lock);
+		v->waiting = false;
+	}
+	pthread_mutex_unlock(&fh->lock);
+	return 0;
+}
+
+static void op_vcpu_kick(struct hv_vcpu *v)
+{
+	struct fake_hv *fh = v->fh;
+
+	pthread_mutex_lock(&fh->lock);
+	v->kicked = true;
+	pthread_cond_broadcast(&fh->cond);
+	pthread_mutex_unlock(&fh->lock);
+}
+
+static void op_vcpu_destroy(struct hv_vcpu *v)
+{
+	struct fake_hv *fh = v->fh;
+
+	pthread_mutex_lock(&fh->lock);
+	if (v->destroyed)
+		die("vCPU destroyed twice");
+	v->destroyed = true;
+	fh->destroyed++;
+	pthread_mutex_unlock(&fh->lock);
+}
+
+const struct hv_ops fake_hv_backend_ops = {
+	.name = "fake",
+	.destroy = op_destroy,
+	.get_caps = op_get_caps,
+	.map_memory = op_map_memory,
+	.forward_smccc = op_forward_smccc,
+	.create_vcpu = op_create_vcpu,
+	.create_gic = op_create_gic,
+	.irq_line = op_irq_line,
+	.vcpu_reset = op_vcpu_reset,
+	.vcpu_get_mpidr = op_vcpu_get_mpidr,
+	.vcpu_run = op_vcpu_run,
+	.vcpu_kick = op_vcpu_kick,
+	.vcpu_destroy = op_vcpu_destroy,
+};
