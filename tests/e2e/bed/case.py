@@ -1,7 +1,7 @@
 """Test case description and run result."""
 import shlex
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 # Arguments every run gets before the case's own (placeholders are filled in
 # by the runner: {kernel} {initrd} {cmdline} {socket}).
@@ -18,6 +18,16 @@ Args = Union[str, Sequence[str]]
 
 def split_args(a: Args) -> list:
     return shlex.split(a) if isinstance(a, str) else list(a)
+
+
+@dataclass
+class Run:
+    """A run entry (in Case.runs) that is not a plain vmm invocation: another
+    L1 program (argv prefix), with or without Case.base_args. Used by
+    bench_vs_qemu.py to run QEMU in the same L1 boot as vmm."""
+    args: Args = ()
+    program: Args = ("/bin/vmm",)
+    base_args: bool = True               # prepend Case.base_args to args
 
 
 class CheckFailed(Exception):
@@ -38,7 +48,7 @@ class Case:
     checks: Sequence[Check] = ()
     guest_script: Optional[str] = None   # sourced by the L2 /init (l2-lib.sh helpers)
     l1_script: Optional[str] = None      # sourced in L1 while vmm runs (l1-lib.sh helpers)
-    runs: Optional[Sequence[Args]] = None
+    runs: Optional[Sequence[Union[Args, Run]]] = None
     cmdline: str = DEFAULT_CMDLINE       # L2 kernel command line
     base_args: Args = DEFAULT_BASE_ARGS
     dmesg: Optional[str] = None          # None, "all" or an ERE: dump matching L2 dmesg lines
@@ -48,13 +58,22 @@ class Case:
     needs_vmmctl: bool = False
     timeout: float = 240.0               # hard limit for the whole emulated machine
     vmm_timeout: float = 150.0           # per vmm run, enforced inside L1
+    l1_files: Mapping[str, str] = field(default_factory=dict)  # L1 path -> host file or directory
+    rss_poll: Optional[float] = None     # seconds: poll each run's VmHWM in L1 (not with tap)
     description: str = ""
+
+    def _runs(self) -> list:
+        runs = self.runs if self.runs is not None else [self.vmm_args]
+        return [r if isinstance(r, Run) else Run(r) for r in runs]
 
     def run_args(self) -> list:
         """List of argument lists, one per vmm run (placeholders unfilled)."""
         base = split_args(self.base_args)
-        runs = self.runs if self.runs is not None else [self.vmm_args]
-        return [base + split_args(r) for r in runs]
+        return [(base if r.base_args else []) + split_args(r.args) for r in self._runs()]
+
+    def run_programs(self) -> list:
+        """The L1 program (argv prefix) of each run: ["/bin/vmm"] unless a Run says otherwise."""
+        return [split_args(r.program) for r in self._runs()]
 
     @property
     def tap_enabled(self) -> bool:
@@ -86,6 +105,12 @@ class RunResult:
     def l(self, key, default=None):
         ev = self.l1.get(key)
         return ev[-1].value if ev else default
+
+    @property
+    def hwm_kib(self) -> Optional[int]:
+        """Peak RSS (VmHWM, KiB) of the run's program as last polled in L1 (Case.rss_poll)."""
+        v = self.l("vmm-hwm-kb")
+        return int(v) if v and v.isdigit() and int(v) > 0 else None
 
     @property
     def vmm_exit(self) -> Optional[int]:

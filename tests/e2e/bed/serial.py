@@ -5,6 +5,8 @@ Line grammar (after the optional kernel/timestamp noise before it):
   E2E <marker> [text]    guest marker, e.g. "E2E userspace", "E2E done uptime=..."
   E2E-DMESG <line>       a guest kernel log line dumped on request
   E2E-L1 ...             the same two forms, from the L1 /init
+Terminal escape sequences (CSI, e.g. the screen clears edk2 prints) are
+ignored when matching.
 All E2E-L1 events go to Result.l1; those inside a run also to RunResult.l1.
 A run spans from "E2E-L1 vmm-start" to its "E2E-L1 vmm-elapsed=..." (inclusive;
 vmm-exit comes just before it).
@@ -14,6 +16,7 @@ import re
 from .case import Event, Result, RunResult
 
 _RX = re.compile(r"(?:^|(?<=[\s\]>]))(E2E(?:-L1|-DMESG)?) (.*)$")
+_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 
 def split_event(rest):
@@ -31,7 +34,7 @@ def parse_into(res: Result):
     for t, text in res.lines:
         if cur is not None:
             cur.lines.append((t, text))
-        m = _RX.search(text)
+        m = _RX.search(_CSI.sub("", text) if "\x1b" in text else text)
         if not m:
             continue
         kind, rest = m.group(1), m.group(2)
