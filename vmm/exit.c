@@ -37,7 +37,8 @@ static enum vcpu_next handle_psci(struct vm *vm, unsigned id, struct vcpu_exit *
 
 	exit->hypercall.ret[0] = (uint64_t)res.x0;
 	exit->hypercall.nret = 1;
-	if (func == PSCI_FN_CPU_ON || func == PSCI_FN64_CPU_ON)
+	/* DENIED is every boot's probe of the vCPUs that are not enabled: not news. */
+	if ((func == PSCI_FN_CPU_ON || func == PSCI_FN64_CPU_ON) && res.x0 != PSCI_RET_DENIED)
 		vm_log(vm, "vcpu%u: PSCI CPU_ON(mpidr 0x%llx) -> %lld", id,
 		       (unsigned long long)exit->hypercall.args[0], (long long)res.x0);
 
