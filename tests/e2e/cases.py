@@ -46,25 +46,33 @@ CASES += [
              e2e_wait_state 0-7/0-7 300 || exit 1
              e2e_report grown
              e2e_busy_all 2
-             e2e_wait_state 0/0 300 || exit 1
+             e2e_wait_state 0/0 800 || exit 1
              kill $op
              e2e_report shrunk
          ''',
          l1_script='''
              e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+             vmmctl --socket "$VMM_SOCKET" events >/tmp/events & ev=$!
              e2e_ctl cpu list
              e2e_ctl cpu resize 8 || exit 1
              e2e_wait_guest "E2E busy-cpus=" 300 || exit 1
              e2e_ctl cpu list
              e2e_ctl cpu resize 1 || exit 1
              e2e_ctl cpu list
+             kill $ev
+             echo "E2E-L1 events-enabled=$(grep -c '^cpu.enabled' /tmp/events)"
+             echo "E2E-L1 events-disabled=$(grep -c '^cpu.disabled' /tmp/events)"
+             echo "E2E-L1 events-cpu7=$(grep -E '^cpu\.(enabled|online|offline|disabled) id=7$' /tmp/events |
+                 cut -d' ' -f1 | tr '\n' ' ')"
          ''',
-         timeout=420, vmm_timeout=380,
+         timeout=900, vmm_timeout=860,
          checks=[guest("grown.nproc", 8), guest("grown.online", "0-7"),
                  guest("grown.enabled", "0-7"), guest("busy-cpus", 8),
                  guest("shrunk.nproc", 1), guest("shrunk.online", "0"),
                  guest("shrunk.enabled", "0"),
                  log_has(r"cpus: 1 -> 8"), log_has(r"cpus: 8 -> 1"),
+                 l1("events-enabled", 7), l1("events-disabled", 7),
+                 l1("events-cpu7", "cpu.enabled cpu.online cpu.offline cpu.disabled"),
                  dmesg_has(r"CPU7: Booted secondary"),
                  dmesg_lacks(KERNEL_COMPLAINTS),
                  vmm_exit(0)]),
@@ -107,14 +115,15 @@ CASES += [
              e2e_wait_guest "E2E self-online=ok" 120 || exit 1
              ok=0
              for i in $(seq 20); do
-                 vmmctl --socket "$VMM_SOCKET" cpu add 7 >/dev/null &&
-                     vmmctl --socket "$VMM_SOCKET" cpu remove 7 >/dev/null && ok=$((ok + 1))
+                 vmmctl --socket "$VMM_SOCKET" --timeout 90000 cpu add 7 >/dev/null &&
+                     vmmctl --socket "$VMM_SOCKET" --timeout 90000 cpu remove 7 >/dev/null &&
+                     ok=$((ok + 1))
              done
              echo "E2E-L1 cycles-ok=$ok"
              e2e_ctl cpu list
              e2e_ctl cpu add 6 || exit 1
          ''',
-         timeout=600, vmm_timeout=560,
+         timeout=900, vmm_timeout=860,
          checks=[guest("self-offline", "0,2/0,2-3"),
                  l1("cpu3-offline-enabled", "yes"),
                  l1("cycles-ok", 20),
@@ -185,7 +194,8 @@ CASES += [
              vmmctl --socket "$VMM_SOCKET" --json info | grep -q '"enabled_cpus":1,' &&
                  echo "E2E-L1 unchanged=yes"
              for i in 1 2 3 4 5 6 7 3; do
-                 ( vmmctl --socket "$VMM_SOCKET" cpu add $i >/dev/null 2>&1; echo $? >/tmp/rc.$i.$$.$RANDOM ) &
+                 ( vmmctl --socket "$VMM_SOCKET" --timeout 90000 cpu add $i >/dev/null 2>&1
+                   echo $? >/tmp/rc.$i.$$.$RANDOM ) &
              done
              wait
              echo "E2E-L1 clients-ok=$(cat /tmp/rc.* | grep -c '^0$')"

@@ -91,7 +91,9 @@ e2e_wait_guest() {
 # "E2E-L1 ctl-rc=<rc>" (output is shown as-is).
 e2e_ctl() {
 	echo "E2E-L1 ctl: $*"
-	vmmctl --socket "$VMM_SOCKET" "$@"
+	# Generous: under nested emulation a guest's CPU offline (stop_machine
+	# across all vCPUs) has been seen to take 35 s.
+	vmmctl --socket "$VMM_SOCKET" --timeout 90000 "$@"
 	rc=$?
 	echo "E2E-L1 ctl-rc=$rc"
 	return $rc
