@@ -57,8 +57,10 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 
 	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
 	vm->psci.cpu = calloc(n, sizeof(*vm->psci.cpu));
-	if (!vm->vcpus || !vm->psci.cpu)
+	if (!vm->vcpus || !vm->psci.cpu) {
+		snprintf(err, errlen, "out of memory for %u vCPUs", n);
 		return -ENOMEM;
+	}
 	vm->psci.count = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct vcpu *v = &vm->vcpus[i];
@@ -131,8 +133,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	if (pipe2(vm->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		return -errno;
+		r = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(-r));
+		return r;
 	}
 	if ((r = console_open(&vm->console, cfg->console, cfg->console_path, err, errlen)))
 		return r;
