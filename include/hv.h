@@ -71,24 +71,24 @@ struct hv_caps {
 struct hv_ops {
 	const char *name;
 	void (*destroy)(struct hv *hv);
-	int (*get_caps)(struct hv *hv, struct hv_caps *caps);
-	int (*map_memory)(struct hv *hv, uint64_t gpa, void *host, uint64_t size);
+	int (*get_caps)(struct hv *hv, struct hv_caps *caps) WUR;
+	int (*map_memory)(struct hv *hv, uint64_t gpa, void *host, uint64_t size) WUR;
 	/* Forward SMCCC function ids [base, base + count) to user space. */
-	int (*forward_smccc)(struct hv *hv, uint32_t base, uint32_t count);
-	int (*create_vcpu)(struct hv *hv, unsigned id, struct hv_vcpu **out);
+	int (*forward_smccc)(struct hv *hv, uint32_t base, uint32_t count) WUR;
+	int (*create_vcpu)(struct hv *hv, unsigned id, struct hv_vcpu **out) WUR;
 	/* Create and initialise the vGICv3; every vCPU must exist already. */
-	int (*create_gic)(struct hv *hv, const struct hv_gic_config *cfg);
-	int (*irq_line)(struct hv *hv, unsigned spi, bool level);
+	int (*create_gic)(struct hv *hv, const struct hv_gic_config *cfg) WUR;
+	int (*irq_line)(struct hv *hv, unsigned spi, bool level) WUR;
 
 	/* Architectural reset; the vCPU then starts at pc with x0 = arg. */
-	int (*vcpu_reset)(struct hv_vcpu *vcpu, uint64_t pc, uint64_t arg);
-	int (*vcpu_get_mpidr)(struct hv_vcpu *vcpu, uint64_t *mpidr);
+	int (*vcpu_reset)(struct hv_vcpu *vcpu, uint64_t pc, uint64_t arg) WUR;
+	int (*vcpu_get_mpidr)(struct hv_vcpu *vcpu, uint64_t *mpidr) WUR;
 	/*
 	 * Answer the previous exit held in *exit (MMIO read data, hypercall
 	 * return registers), run the vCPU, and decode the next exit into *exit.
 	 * Must be called from the thread that owns the vCPU.
 	 */
-	int (*vcpu_run)(struct hv_vcpu *vcpu, struct vcpu_exit *exit);
+	int (*vcpu_run)(struct hv_vcpu *vcpu, struct vcpu_exit *exit) WUR;
 	/* Make a running or about-to-run vcpu_run return VCPU_EXIT_INTERRUPTED. */
 	void (*vcpu_kick)(struct hv_vcpu *vcpu);
 	void (*vcpu_destroy)(struct hv_vcpu *vcpu);
