@@ -16,6 +16,14 @@ CASES = [
     Case("fdt_boot1",
          "--boot fdt --cpus boot=1 --memory 512M",
          checks=[*guests(nproc=1, online="0"), vmm_exit(0)]),
+    # A guest reboot ends vmm with the documented status 3.
+    Case("guest_reboot_exit3",
+         "--cpus boot=1 --memory 512M",
+         guest_script="reboot -f",
+         boots=False, expect_exit=3,
+         checks=[log_has(r"E2E userspace"),
+                 log_has(r"guest requested a reset \(PSCI SYSTEM_RESET on vcpu0\)"),
+                 vmm_exit(3)]),
 
     # Firmware-less ACPI: the tables describe 8 possible CPUs, 2 enabled;
     # the console comes from SPCR (no console= on the command line).
