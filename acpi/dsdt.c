@@ -48,7 +48,7 @@ static struct aml *dsdt_ged(struct aml_ctx *ctx, const struct acpi_platform *p)
 	aml_append(dev, aml_name_decl(ctx, "_CRS", crs));
 
 	aml_append(dev, aml_operation_region(ctx, "GREG", AML_SYSTEM_MEMORY,
-					     p->ged_base + DSDT_GED_REG_EVENT, DSDT_GED_REGION_LEN));
+					     p->ged_base + GED_REG_EVENT, DSDT_GED_REGION_LEN));
 	f = aml_field(ctx, "GREG", AML_DWORD_ACC, AML_NO_LOCK, AML_WRITE_AS_ZEROS);
 	aml_append(f, aml_field_unit(ctx, "GEVT", 32));
 	aml_append(dev, f);
@@ -56,7 +56,7 @@ static struct aml *dsdt_ged(struct aml_ctx *ctx, const struct acpi_platform *p)
 	evt = aml_method(ctx, "_EVT", 1, AML_SERIALIZED);
 	aml_append(evt, aml_store(ctx, aml_name(ctx, "GEVT"), aml_local(ctx, 0)));
 	hit = aml_if(ctx, aml_and(ctx, aml_local(ctx, 0),
-				  aml_int(ctx, DSDT_GED_EVENT_CPU_HOTPLUG), NULL));
+				  aml_int(ctx, GED_EVENT_CPU_HOTPLUG), NULL));
 	aml_append(hit, aml_call(ctx, DSDT_CPU_SCAN_PATH, 0, NULL));
 	aml_append(evt, hit);
 	aml_append(dev, evt);

@@ -1,7 +1,7 @@
 /*
  * DSDT: \_SB.CPUS, the processor container, one ACPI0007 device per
  * possible vCPU, and the methods that drive the CPU hotplug register block
- * (devices/cpuhp.h). The block shows one CPU at a time through its selector,
+ * (include/hotplug_regs.h). The block shows one CPU at a time through its selector,
  * so every select-then-access sequence holds the CMTX mutex.
  *
  * The ASL this produces is in docs/acpi.md.
@@ -44,7 +44,7 @@ static struct aml *method_csta(struct aml_ctx *ctx)
 	lock_and_select(ctx, m, aml_arg(ctx, 0));
 	aml_append(m, aml_store(ctx, aml_name(ctx, "CSTS"), aml_local(ctx, 0)));
 	unlock(ctx, m);
-	on = aml_if(ctx, local_has(ctx, 0, DSDT_CPUHP_STATUS_ENABLED));
+	on = aml_if(ctx, local_has(ctx, 0, CPUHP_STATUS_ENABLED));
 	aml_append(on, aml_return(ctx, aml_int(ctx, DSDT_STA_PRESENT_ENABLED)));
 	aml_append(m, on);
 	aml_append(m, aml_return(ctx, aml_int(ctx, DSDT_STA_PRESENT_DISABLED)));
@@ -57,7 +57,7 @@ static struct aml *method_cej0(struct aml_ctx *ctx)
 	struct aml *m = aml_method(ctx, "CEJ0", 1, AML_SERIALIZED);
 
 	lock_and_select(ctx, m, aml_arg(ctx, 0));
-	aml_append(m, aml_store(ctx, aml_int(ctx, DSDT_CPUHP_CMD_EJECT), aml_name(ctx, "CCMD")));
+	aml_append(m, aml_store(ctx, aml_int(ctx, CPUHP_CMD_EJECT), aml_name(ctx, "CCMD")));
 	unlock(ctx, m);
 	return m;
 }
@@ -113,22 +113,22 @@ static struct aml *method_cscn(struct aml_ctx *ctx, const struct acpi_platform *
 	lock_and_select(ctx, loop, aml_local(ctx, 0));
 	aml_append(loop, aml_store(ctx, aml_name(ctx, "CSTS"), aml_local(ctx, 1)));
 
-	cond = aml_if(ctx, local_has(ctx, 1, DSDT_CPUHP_STATUS_INSERT));
-	aml_append(cond, aml_store(ctx, aml_int(ctx, DSDT_CPUHP_CMD_CLEAR_INSERT),
+	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_INSERT));
+	aml_append(cond, aml_store(ctx, aml_int(ctx, CPUHP_CMD_CLEAR_INSERT),
 				   aml_name(ctx, "CCMD")));
 	aml_append(loop, cond);
-	cond = aml_if(ctx, local_has(ctx, 1, DSDT_CPUHP_STATUS_REMOVE));
-	aml_append(cond, aml_store(ctx, aml_int(ctx, DSDT_CPUHP_CMD_CLEAR_REMOVE),
+	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_REMOVE));
+	aml_append(cond, aml_store(ctx, aml_int(ctx, CPUHP_CMD_CLEAR_REMOVE),
 				   aml_name(ctx, "CCMD")));
 	aml_append(loop, cond);
 	unlock(ctx, loop);
 
-	cond = aml_if(ctx, local_has(ctx, 1, DSDT_CPUHP_STATUS_INSERT));
+	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_INSERT));
 	call[0] = aml_local(ctx, 0);
 	call[1] = aml_int(ctx, DSDT_NOTIFY_DEVICE_CHECK);
 	aml_append(cond, aml_call(ctx, "CNOT", 2, call));
 	aml_append(loop, cond);
-	cond = aml_if(ctx, local_has(ctx, 1, DSDT_CPUHP_STATUS_REMOVE));
+	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_REMOVE));
 	call[0] = aml_local(ctx, 0);
 	call[1] = aml_int(ctx, DSDT_NOTIFY_EJECT_REQUEST);
 	aml_append(cond, aml_call(ctx, "CNOT", 2, call));

@@ -11,22 +11,7 @@
 #include <stdint.h>
 #include "compiler.h"
 #include "devices/bus.h"
-
-#define CPUHP_REG_SELECT	0x00	/* RW: CPU the other registers refer to */
-#define CPUHP_REG_STATUS	0x04	/* RO: CPUHP_STATUS_* of the selected CPU */
-#define CPUHP_REG_COMMAND	0x08	/* WO: CPUHP_CMD_* on the selected CPU */
-#define CPUHP_REG_OST_EVENT	0x0c	/* WO: _OST source event, latched */
-#define CPUHP_REG_OST_STATUS	0x10	/* WO: _OST status; reports (cpu, event, status) */
-#define CPUHP_REG_COUNT		0x14	/* RO: number of possible CPUs */
-#define CPUHP_MMIO_SIZE		0x1000
-
-#define CPUHP_STATUS_ENABLED	(1u << 0)
-#define CPUHP_STATUS_INSERT	(1u << 1)
-#define CPUHP_STATUS_REMOVE	(1u << 2)
-
-#define CPUHP_CMD_CLEAR_INSERT	1
-#define CPUHP_CMD_CLEAR_REMOVE	2
-#define CPUHP_CMD_EJECT		3	/* guest's _EJ0: clear Enabled and REMOVE */
+#include "hotplug_regs.h"
 
 #define CPUHP_MAX_CPUS		512
 

@@ -11,10 +11,8 @@
 #include <stdint.h>
 #include "compiler.h"
 #include "devices/bus.h"
+#include "hotplug_regs.h"
 
-#define GED_REG_EVENT		0x00	/* RO, read-to-clear */
-#define GED_MMIO_SIZE		0x1000
-#define GED_EVENT_CPU_HOTPLUG	(1u << 0)
 
 /* Drives the interrupt line; level true = asserted. */
 typedef int (*ged_set_irq_fn)(void *opaque, bool level);

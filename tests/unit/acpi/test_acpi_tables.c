@@ -14,26 +14,10 @@
 #include "acpi/acpi.h"
 #include "acpi/dsdt.h"
 #include "arch/arm64/layout.h"
-#include "devices/cpuhp.h"
-#include "devices/ged.h"
 
-/* The DSDT's copy of the register maps must match the devices'. */
-_Static_assert(DSDT_CPUHP_REG_SELECT == CPUHP_REG_SELECT, "cpuhp SELECT");
-_Static_assert(DSDT_CPUHP_REG_STATUS == CPUHP_REG_STATUS, "cpuhp STATUS");
-_Static_assert(DSDT_CPUHP_REG_COMMAND == CPUHP_REG_COMMAND, "cpuhp COMMAND");
-_Static_assert(DSDT_CPUHP_REG_OST_EVENT == CPUHP_REG_OST_EVENT, "cpuhp OST_EVENT");
-_Static_assert(DSDT_CPUHP_REG_OST_STATUS == CPUHP_REG_OST_STATUS, "cpuhp OST_STATUS");
-_Static_assert(DSDT_CPUHP_REG_COUNT == CPUHP_REG_COUNT, "cpuhp COUNT");
+/* What the AML's Fields cover lies inside the devices' windows. */
 _Static_assert(DSDT_CPUHP_REGION_LEN <= CPUHP_MMIO_SIZE, "cpuhp region");
-_Static_assert(DSDT_CPUHP_STATUS_ENABLED == CPUHP_STATUS_ENABLED, "cpuhp ENABLED");
-_Static_assert(DSDT_CPUHP_STATUS_INSERT == CPUHP_STATUS_INSERT, "cpuhp INSERT");
-_Static_assert(DSDT_CPUHP_STATUS_REMOVE == CPUHP_STATUS_REMOVE, "cpuhp REMOVE");
-_Static_assert(DSDT_CPUHP_CMD_CLEAR_INSERT == CPUHP_CMD_CLEAR_INSERT, "cpuhp CLEAR_INSERT");
-_Static_assert(DSDT_CPUHP_CMD_CLEAR_REMOVE == CPUHP_CMD_CLEAR_REMOVE, "cpuhp CLEAR_REMOVE");
-_Static_assert(DSDT_CPUHP_CMD_EJECT == CPUHP_CMD_EJECT, "cpuhp EJECT");
-_Static_assert(DSDT_GED_REG_EVENT == GED_REG_EVENT, "ged EVENT");
 _Static_assert(DSDT_GED_REGION_LEN <= GED_MMIO_SIZE, "ged region");
-_Static_assert(DSDT_GED_EVENT_CPU_HOTPLUG == GED_EVENT_CPU_HOTPLUG, "ged CPU_HOTPLUG");
 
 #define CAP (1u << 20)
 #define GPA 0x7ff00000ULL
