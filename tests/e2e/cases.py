@@ -286,3 +286,16 @@ CASES += [
                  log_has(r"removal of vcpu1 cancelled"),
                  dmesg_lacks(KERNEL_COMPLAINTS), vmm_exit(0)]),
 ]
+
+# Each area keeps its cases in its own module, cases_<area>.py, defining CASES;
+# they run after the ones above, in file-name order.
+def _area_cases():
+    import importlib
+    from pathlib import Path
+    out = []
+    for p in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):
+        out += importlib.import_module(p.stem).CASES
+    return out
+
+
+CASES += _area_cases()
