@@ -32,7 +32,7 @@ static enum vcpu_next handle_psci(struct vm *vm, unsigned id, struct vcpu_exit *
 	pthread_mutex_lock(&vm->lock);
 	psci_handle(&vm->psci, id, func, exit->hypercall.args, &res);
 	if (res.action == PSCI_ACTION_START_TARGET)
-		pthread_cond_broadcast(&vm->cond);	/* the target's thread waits there */
+		vm_wake_vcpu(vm, res.target);	/* only the target's thread wakes */
 	pthread_mutex_unlock(&vm->lock);
 
 	exit->hypercall.ret[0] = (uint64_t)res.x0;

@@ -1,6 +1,8 @@
 /*
  * The vCPU thread. Every possible vCPU has one from start-up; a vCPU that is
- * powered off (PSCI) or paused waits on vm->cond and uses no CPU time.
+ * powered off (PSCI) or paused waits on its own condition variable and uses no
+ * CPU time: it wakes only when its own state changes (CPU_ON of this vCPU,
+ * resume, stop), never because another vCPU parked or started.
  */
 #include <string.h>
 
@@ -38,9 +40,12 @@ void *vcpu_thread_main(void *arg)
 		struct psci_cpu *pc = &vm->psci.cpu[v->id];
 
 		while (!vm->stopping && (vm->paused || pc->power == PSCI_POWER_OFF)) {
-			v->parked = true;
-			pthread_cond_broadcast(&vm->cond);	/* vm_pause waits for this */
-			pthread_cond_wait(&vm->cond, &vm->lock);
+			if (!v->parked) {
+				v->parked = true;
+				pthread_cond_broadcast(&vm->parked_cond);	/* vm_pause waits for this */
+			}
+			pthread_cond_wait(&v->wake, &vm->lock);
+			v->wakeups++;
 		}
 		v->parked = false;
 		if (vm->stopping)
@@ -70,7 +75,7 @@ void *vcpu_thread_main(void *arg)
 			break;
 	}
 	v->parked = true;
-	pthread_cond_broadcast(&vm->cond);
+	pthread_cond_broadcast(&vm->parked_cond);
 	pthread_mutex_unlock(&vm->lock);
 	return NULL;
 }

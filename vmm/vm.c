@@ -66,6 +66,8 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		struct vcpu *v = &vm->vcpus[i];
 		v->vm = vm;
 		v->id = i;
+		pthread_cond_init(&v->wake, NULL);
+		v->wake_ready = true;
 		int r = vm->hv->ops->create_vcpu(vm->hv, i, &v->hv);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot create vcpu%u: %s", i, strerror(-r));
@@ -131,7 +133,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	vm->stop_pipe[0] = vm->stop_pipe[1] = -1;
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
+	pthread_cond_init(&vm->parked_cond, NULL);
 	if (pipe2(vm->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "pipe: %s", strerror(-r));
@@ -204,6 +206,19 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+void vm_wake_vcpu(struct vm *vm, unsigned id)
+{
+	if (vm->vcpus && id < vm->cfg.max_cpus && vm->vcpus[id].wake_ready)
+		pthread_cond_signal(&vm->vcpus[id].wake);
+}
+
+/* Resume and stop change every vCPU's state; vm->lock held. */
+static void wake_all(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++)
+		vm_wake_vcpu(vm, i);
+}
+
 void vm_request_stop(struct vm *vm, enum vm_exit_reason why, const char *fmt, ...)
 {
 	va_list ap;
@@ -218,7 +233,7 @@ void vm_request_stop(struct vm *vm, enum vm_exit_reason why, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(vm->exit_message, sizeof(vm->exit_message), fmt, ap);
 	va_end(ap);
-	pthread_cond_broadcast(&vm->cond);
+	wake_all(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
 		if (vm->vcpus[i].hv && !vm->vcpus[i].parked)
 			vm->hv->ops->vcpu_kick(vm->vcpus[i].hv);
@@ -261,7 +276,7 @@ int vm_pause(struct vm *vm)
 	}
 	/* Returns once no vCPU executes guest code. */
 	while (!all_parked(vm) && !vm->stopping)
-		pthread_cond_wait(&vm->cond, &vm->lock);
+		pthread_cond_wait(&vm->parked_cond, &vm->lock);
 	pthread_mutex_unlock(&vm->lock);
 	vm_log(vm, "paused");
 	return 0;
@@ -275,7 +290,7 @@ int vm_resume(struct vm *vm)
 		return -VM_ERR_INVALID_STATE;
 	}
 	vm->paused = false;
-	pthread_cond_broadcast(&vm->cond);
+	wake_all(vm);
 	pthread_mutex_unlock(&vm->lock);
 	vm_log(vm, "resumed");
 	return 0;
@@ -287,6 +302,8 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
 		if (vm->vcpus[i].hv)
 			vm->hv->ops->vcpu_destroy(vm->vcpus[i].hv);
+		if (vm->vcpus[i].wake_ready)
+			pthread_cond_destroy(&vm->vcpus[i].wake);
 	}
 	if (vm->devices_ready) {
 		cpuhp_destroy(&vm->cpuhp);
@@ -308,6 +325,6 @@ void vm_destroy(struct vm *vm)
 		if (vm->stop_pipe[i] >= 0)
 			close(vm->stop_pipe[i]);
 	}
-	pthread_cond_destroy(&vm->cond);
+	pthread_cond_destroy(&vm->parked_cond);
 	pthread_mutex_destroy(&vm->lock);
 }

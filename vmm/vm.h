@@ -39,6 +39,9 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	bool parked;		/* waiting in the thread loop, not in the guest */
+	pthread_cond_t wake;	/* signalled only when this vCPU's own state changes */
+	bool wake_ready;
+	unsigned long wakeups;	/* times the parked thread woke up (tests, diagnostics) */
 };
 
 struct boot_info {
@@ -73,7 +76,7 @@ struct vm {
 	struct vcpu *vcpus;		/* cfg.max_cpus entries */
 
 	pthread_mutex_t lock;		/* everything below */
-	pthread_cond_t cond;
+	pthread_cond_t parked_cond;	/* a vCPU thread parked or exited (vm_pause waits) */
 	struct psci_cpus psci;
 	bool paused;
 	bool stopping;
@@ -100,6 +103,8 @@ int vm_pause(struct vm *vm) WUR;
 int vm_resume(struct vm *vm) WUR;
 uint64_t vm_uptime_ms(const struct vm *vm);
 void vm_emit(struct vm *vm, const struct vm_event *ev);
+/* Wake one parked vCPU thread after its state changed; vm->lock held. */
+void vm_wake_vcpu(struct vm *vm, unsigned id);
 
 /* The vm_api_ops the API server calls, and the hotplug block's callbacks (vmm/hotplug.c). */
 extern const struct vm_api_ops vm_api_ops;

@@ -227,6 +227,52 @@ static void test_mmio_console_and_unmapped(void **state)
 	testvm_finish(&t);
 }
 
+/* ------------------------------------------------------- parked vCPUs */
+
+static unsigned long wakeups(struct testvm *t, unsigned id)
+{
+	pthread_mutex_lock(&t->vm->lock);
+	unsigned long n = t->vm->vcpus[id].wakeups;
+	pthread_mutex_unlock(&t->vm->lock);
+	return n;
+}
+
+/*
+ * A parked vCPU sleeps until its own state changes: other vCPUs running,
+ * starting or stopping never wake it (no thundering herd).
+ */
+static void test_parked_vcpus_stay_asleep(void **state)
+{
+	struct testvm t;
+	const struct testvm_opts o = { .boot = 2, .max = 8, .mode = BOOT_MODE_ACPI };
+
+	(void)state;
+	create_ok(&t, &o);
+	start_ok(&t);
+	/* vCPU 0 works: many exits, a CPU_ON of vCPU 1, and vCPU 1 going off again. */
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(psci(&t, 0, PSCI_FN_VERSION, 0, 0, 0), 0x10001);
+	assert_int_equal(cpu_on(&t, 0, 1, ENTRY, 0), PSCI_RET_SUCCESS);
+	assert_true(fake_hv_wait_resets(t.fh, 1, 1, TMO));
+	assert_true(fake_hv_wait_idle(t.fh, 1, TMO));
+	fake_hv_push_hypercall(t.fh, 1, PSCI_FN_CPU_OFF, 0, 0, 0);
+	assert_true(testvm_wait_online(&t, 1, false, TMO));
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(cpu_on(&t, 0, 5, ENTRY, 0), PSCI_RET_DENIED);
+
+	/* Wake-ups counted: vCPU 1 woke for its own CPU_ON; 2..7 never. */
+	assert_true(wakeups(&t, 1) >= 1 && wakeups(&t, 1) <= 2);
+	for (unsigned id = 2; id < 8; id++)
+		assert_int_equal(wakeups(&t, id), 0);
+
+	/* Pause and resume are every vCPU's business: one wake-up each. */
+	assert_int_equal(vm_pause(t.vm), 0);
+	assert_int_equal(vm_resume(t.vm), 0);
+	for (unsigned id = 2; id < 8; id++)
+		assert_true(wakeups(&t, id) <= 1);
+	testvm_finish(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_run_error_stops_vm),
 		cmocka_unit_test(test_pause_resume),
 		cmocka_unit_test(test_mmio_console_and_unmapped),
+		cmocka_unit_test(test_parked_vcpus_stay_asleep),
 	};
 	return cmocka_run_group_tests_name("core_vm_psci", tests, NULL, NULL);
 }
