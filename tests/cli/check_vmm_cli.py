@@ -42,6 +42,17 @@ with tempfile.TemporaryDirectory() as tmp:
         hdr[56:60] = b"ARM\x64"
         f.write(hdr)
 
+    crafted = os.path.join(tmp, "crafted")
+    with open(crafted, "wb") as f:
+        hdr = bytearray(64)
+        hdr[8:16] = (0xffffffffffe00000).to_bytes(8, "little")   # text_offset
+        hdr[16:24] = (2 << 20).to_bytes(8, "little")
+        hdr[56:60] = b"ARM\x64"
+        f.write(hdr)
+    big_initrd = os.path.join(tmp, "initrd")
+    with open(big_initrd, "wb") as f:
+        f.truncate(600 << 20)
+
     rc, out, err = run("--help")
     fail_unless(rc == 0 and "--cpus boot=N" in out and "Exit status" in out, f"--help: {rc} {out[:80]!r}")
     rc, out, err = run("--version")
@@ -59,6 +70,14 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_usage_error(["--kernel", image, "--boot", "bios"], "expected acpi or fdt")
     expect_usage_error(["--kernel", image, "--console", "tty"], "expected stdio, file=PATH or none")
     expect_usage_error(["--kernel", image, "--smp", "4"], "unknown option '--smp'")
+    # Payload that does not fit: named, status 2, before KVM is touched.
+    expect_usage_error(["--kernel", crafted], f"kernel {crafted} does not fit")
+    expect_usage_error(["--kernel", image, "--initrd", big_initrd], f"initrd {big_initrd} (600 MiB) does not fit")
+    # Linux arm64 cuts the command line at 2047 bytes; ACPI boot prepends "efi=noruntime ".
+    expect_usage_error(["--kernel", image, "--cmdline", "x" * 2034], "longer than the 2033")
+    expect_usage_error(["--kernel", image, "--boot", "fdt", "--cmdline", "x" * 2048], "longer than the 2047")
+    rc, out, err = run("--help")
+    fail_unless("2033 bytes" in out, f"--help names the --cmdline limit: {out!r}")
 
     # A good command line gets past every check and fails only for want of KVM.
     rc, out, err = run("--kernel", image, "--cpus", "boot=1,max=4")
