@@ -104,8 +104,12 @@ static int teardown(void **state)
 
 static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != v)
+	uint8_t ref[4096];
+
+	memset(ref, v, sizeof(ref));
+	for (size_t at = 0; at < n; at += sizeof(ref)) {
+		size_t k = n - at < sizeof(ref) ? n - at : sizeof(ref);
+		if (memcmp(p + at, ref, k))
 			return false;
 	}
 	return true;
