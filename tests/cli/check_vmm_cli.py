@@ -79,6 +79,12 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("--help")
     fail_unless("2033 bytes" in out, f"--help names the --cmdline limit: {out!r}")
 
+    # A bad --api-socket is refused before any VM exists.
+    expect_usage_error(["--kernel", image, "--api-socket", os.path.join(tmp, "nodir", "api.sock")],
+                       "No such file or directory")
+    expect_usage_error(["--kernel", image, "--api-socket", "/tmp/" + "s" * 120], "too long")
+    expect_usage_error(["--kernel", image, "--api-socket", not_image], "exists and is not a socket")
+
     # A good command line gets past every check and fails only for want of KVM.
     rc, out, err = run("--kernel", image, "--cpus", "boot=1,max=4")
     fail_unless(rc == 1 and "KVM" in err,
@@ -90,6 +96,45 @@ with tempfile.TemporaryDirectory() as tmp:
     got = sorted(os.listdir(d)) if os.path.isdir(d) else []
     want = ["APIC.dat", "DSDT.dat", "FACP.dat", "GTDT.dat", "RSDP.dat", "SPCR.dat", "XSDT.dat"]
     fail_unless(rc == 0 and got == want, f"--dump-acpi: {rc} {err!r} {got}")
+
+
+def check_vmmctl_resize_gives_up():
+    """vmmctl cpu resize against a VMM that never finishes: it gives up after
+    (CPUs to change + 1) x --timeout + 5 s, with exit status 1, not never."""
+    import json
+    import socket
+    import threading
+    import time
+    vmmctl = os.path.join(os.path.dirname(VMM), "vmmctl")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "api.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(1)
+
+        def serve():
+            conn, _ = srv.accept()
+            f = conn.makefile("rw")
+            for line in f:
+                req = json.loads(line)
+                if req["method"] == "vm.info":
+                    f.write(json.dumps({"jsonrpc": "2.0", "id": req["id"],
+                                        "result": {"enabled_cpus": 1}}) + "\n")
+                    f.flush()
+                # cpu.resize: never answered
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        t0 = time.monotonic()
+        p = subprocess.run([vmmctl, "-s", path, "-t", "100", "cpu", "resize", "2"],
+                           capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - t0
+        fail_unless(p.returncode == 1 and "no reply within 5200 ms" in p.stderr and 5 < took < 15,
+                    f"vmmctl cpu resize gives up: {p.returncode} {p.stderr!r} after {took:.1f}s")
+        srv.close()
+
+
+check_vmmctl_resize_gives_up()
 
 for f in failures:
     print("FAIL", f)
