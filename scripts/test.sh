@@ -18,7 +18,7 @@ echo "== threaded unit tests under ThreadSanitizer (build-tsan/)"
 [ -f build-tsan/build.ninja ] || meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null
 ninja -C build-tsan >/dev/null
 # TSan exits 66 on any report. The VM (vCPU threads, API, console) and the API server tests.
-mapfile -t threaded < <(meson test -C build-tsan --list 2>/dev/null | sed -n 's/^vmm:unit \/ \(core_vm_.*\|core_run\|core_console\|api_.*\|devices_.*\)$/\1/p')
+mapfile -t threaded < <(meson test -C build-tsan --list 2>/dev/null | sed -n 's/^vmm:unit \/ \(core_vm_.*\|core_run\|core_console.*\|api_.*\|devices_.*\)$/\1/p')
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	meson test -C build-tsan --no-rebuild --print-errorlogs "${threaded[@]}"
 echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each (build-fuzz/)"
