@@ -39,6 +39,7 @@ int boot_place(const struct boot_place_in *in, struct boot_place *out, char *err
 
 	memset(out, 0, sizeof(*out));
 	if (in->ram_size < FW_AREA_SIZE || (in->ram_base & (ARM64_KERNEL_ALIGN - 1)) ||
+	    (in->ram_size & (ARM64_KERNEL_ALIGN - 1)) ||
 	    __builtin_add_overflow(in->ram_base, in->ram_size, &ram_end)) {
 		snprintf(err, errlen, "guest memory of %llu MiB cannot hold the firmware area",
 			 MiB(in->ram_size));

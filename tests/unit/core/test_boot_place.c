@@ -256,11 +256,13 @@ static void test_legacy_image(void **state)
 	in.kernel_bytes = UINT64_MAX - 100;	/* the rounding itself overflows */
 	assert_int_equal(boot_place(&in, &p, fx->err, sizeof(fx->err)), -EFBIG);
 	assert_non_null(strstr(fx->err, "kernel Image does not fit"));
-	/* RAM smaller than the firmware area, or wrapping the address space. */
+	/* RAM smaller than the firmware area, not in 2 MiB units, or wrapping the address space. */
 	in.kernel_bytes = 4096;
 	in.ram_size = MiB;
 	assert_int_equal(boot_place(&in, &p, fx->err, sizeof(fx->err)), -EINVAL);
-	in.ram_size = UINT64_MAX;
+	in.ram_size = RAM + 4096;
+	assert_int_equal(boot_place(&in, &p, fx->err, sizeof(fx->err)), -EINVAL);
+	in.ram_size = 0ULL - (2 * MiB);
 	assert_int_equal(boot_place(&in, &p, fx->err, sizeof(fx->err)), -EINVAL);
 }
 
