@@ -29,7 +29,7 @@ static int nonblocking(int fd, bool *owned)
 
 	*owned = false;
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return errno == EBADF ? -1 : -errno;	/* closed stdout: output dropped */
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
 		return fd;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
