@@ -17,7 +17,7 @@ if [ ! -f $b/build.ninja ]; then
 elif ! grep -q 'tests/fuzz/fuzz_' $b/build.ninja; then	# a tree without the fuzz targets
 	CC=clang meson setup --wipe $b -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 fi
-ninja -C $b >/dev/null
+ninja --quiet -C $b
 
 names=("$@")
 if [ "${#names[@]}" = 0 ]; then

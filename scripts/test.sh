@@ -23,7 +23,7 @@ import json, os, re, sys
 for t in json.load(sys.stdin):
     if re.fullmatch(r"core_vm_.*|core_run|core_console.*|api_.*|devices_.*", t["name"]):
         print(t["name"], os.path.relpath(t["cmd"][0], "build-tsan"))')
-ninja -C build-tsan "${threaded[@]#* }" >/dev/null
+ninja --quiet -C build-tsan "${threaded[@]#* }"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	meson test -C build-tsan --no-rebuild --print-errorlogs "${threaded[@]%% *}"
 echo "== end-to-end (nested arm64 KVM under qemu)"
