@@ -3,6 +3,8 @@
  * is what one client writes on its connection (newline-terminated). Every
  * line that comes back must be a JSON-RPC 2.0 object; the server is torn
  * down after each input, so leaks of calls, waits or connections show up.
+ * For inputs of odd length the fake guest completes every add and remove
+ * from its own threads, so waits and resize steps finish too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <json-c/json.h>
 
 #include "fake_vm.h"
@@ -58,17 +61,24 @@ static void check_output(int fd)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct event_base *base = event_base_new();
+	static bool threads_ready;
 	struct api_server *srv;
 	struct fake_vm vm;
 	char err[256];
 	int sv[2];
+
+	if (!threads_ready && evthread_use_pthreads() < 0)
+		abort();
+	threads_ready = true;
+	struct event_base *base = event_base_new();
+	bool auto_guest = size & 1;
 
 	if (size > API_MAX_REQUEST_BYTES)
 		size = API_MAX_REQUEST_BYTES;
 	if (!base || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
 	fake_vm_init(&vm, 4, 1);
+	vm.guest = auto_guest ? FAKE_GUEST_AUTO : FAKE_GUEST_MANUAL;
 	if (api_server_start(&srv, base, socket_path(), &fake_vm_ops, &vm, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		abort();
@@ -82,9 +92,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(sv[1], SHUT_WR);	/* the client is done: the server answers, then closes */
 	for (int i = 0; i < 8; i++)
 		event_base_loop(base, EVLOOP_NONBLOCK);
+	/* No more guest threads; the ones that ran have reported: deliver that. */
+	pthread_mutex_lock(&vm.lock);
+	vm.guest = FAKE_GUEST_MANUAL;
+	pthread_mutex_unlock(&vm.lock);
+	fake_vm_fini(&vm);
+	for (int i = 0; auto_guest && i < 8; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
 	check_output(sv[1]);
 
-	fake_vm_fini(&vm);
 	api_server_stop(srv);
 	event_base_free(base);
 	close(sv[1]);
