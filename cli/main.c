@@ -6,7 +6,7 @@
 
 #include "cli/args.h"
 #include "hv.h"
-#include "vmm/api.h"
+#include "vmm/api/api.h"
 #include "vmm/boot.h"
 #include "vmm/run.h"
 #include "vmm/vm.h"

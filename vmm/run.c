@@ -10,7 +10,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "vmm/api.h"
+#include "vmm/api/api.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 

@@ -2,7 +2,7 @@
  * What the JSON-RPC API server needs from a running VM. The VM implements
  * these operations; none of them blocks on the guest: operations that the
  * guest must complete (add, remove) start the change and the VM reports
- * progress through api_server_notify() (see vmm/api.h).
+ * progress through api_server_notify() (see vmm/api/api.h).
  */
 #ifndef VMM_VM_API_H
 #define VMM_VM_API_H

@@ -18,7 +18,7 @@
 #include <json-c/json.h>
 
 #include "fake_vm.h"
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant: %s\n", #c); __builtin_trap(); } } while (0)
 

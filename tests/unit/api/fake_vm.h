@@ -7,7 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include "vmm/api.h"
+#include "vmm/api/api.h"
 
 #define FAKE_MAX_CPUS 8
 #define FAKE_MAX_GUEST_THREADS 64

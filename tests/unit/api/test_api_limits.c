@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "harness.h"
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 static void test_client_past_the_limit_is_told(void **state)
 {

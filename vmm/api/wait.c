@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <event2/event.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 struct api_wait {
 	TAILQ_ENTRY(api_wait) link;

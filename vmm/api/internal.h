@@ -1,5 +1,5 @@
 /*
- * Private to vmm/api*.c: the server, its connections, the calls they owe
+ * Private to vmm/api/: the server, its connections, the calls they owe
  * replies for, and the guest waits. Everything here runs on the loop thread
  * except api_server_notify(), which only touches the event queue.
  */
@@ -12,7 +12,7 @@
 #include <sys/queue.h>
 #include <json-c/json.h>
 #include "compiler.h"
-#include "vmm/api.h"
+#include "vmm/api/api.h"
 
 #define API_MAX_OUTPUT_BYTES	(1024 * 1024)	/* a client further behind is dropped */
 #define API_MAX_CLIENTS		64
@@ -84,7 +84,7 @@ struct api_call {
 	bool want_reply;	/* false for a JSON-RPC notification */
 };
 
-/* api_conn.c; accept owns fd (closed on failure). */
+/* conn.c; accept owns fd (closed on failure). */
 int api_conn_accept(struct api_server *srv, int fd) WUR;
 /* Queues one line; returns -ECONNRESET if that dropped (and maybe freed) conn. */
 int api_conn_send(struct api_conn *conn, json_object *msg) WUR;
@@ -94,7 +94,7 @@ void api_conn_flush(struct api_conn *conn);
 /* Closes a draining connection once nothing more is owed to it. */
 void api_conn_check_drained(struct api_conn *conn);
 
-/* api_rpc.c */
+/* rpc.c */
 void api_rpc_handle_line(struct api_conn *conn, const char *line, size_t len);
 /* These complete and free the call; result/error are consumed. */
 void api_call_reply(struct api_call *call, json_object *result);
@@ -103,12 +103,12 @@ void api_call_fail_code(struct api_call *call, int code, const char *msg);
 void api_call_fail_vm(struct api_call *call, int rc, json_object *data);
 void api_calls_detach(struct api_conn *conn);
 
-/* api_error.c: a JSON-RPC error object; data may be NULL (consumed). */
+/* error.c: a JSON-RPC error object; data may be NULL (consumed). */
 json_object *api_error_new(int code, const char *msg, json_object *data);
 /* rc is -VM_ERR_* or another -errno (internal error). */
 json_object *api_error_from_vm(int rc, json_object *data);
 
-/* api_params.c */
+/* params.c */
 enum api_param_type {
 	API_PARAM_UINT,		/* integer 0..INT_MAX into int */
 	API_PARAM_BOOL,		/* true/false into bool */
@@ -124,7 +124,7 @@ struct api_param {
 int api_params_parse(json_object *params, const struct api_param *spec, size_t n,
 		     char *err, size_t errlen) WUR;
 
-/* api_wait.c: wait for the guest to finish adding or removing a CPU. */
+/* wait.c: wait for the guest to finish adding or removing a CPU. */
 enum api_wait_kind { API_WAIT_ADD, API_WAIT_REMOVE };
 /* rc is 0 on success, else -errno and error is a JSON-RPC error object
  * (consumed by done; NULL if even that could not be allocated). */
@@ -135,13 +135,13 @@ void api_wait_on_event(struct api_server *srv, const struct vm_event *ev);
 /* Completes every wait with an error, without calling the VM. */
 void api_wait_abort_all(struct api_server *srv);
 
-/* api_notify.c */
+/* notify.c */
 int api_notify_init(struct api_server *srv) WUR;
 /* Sends every queued event now (the wakeup does this on the loop). */
 void api_notify_drain(struct api_server *srv);
 void api_notify_fini(struct api_server *srv);
 
-/* api_vm.c: the possible vCPUs, malloc'd; returns the count or -errno. */
+/* vm.c: the possible vCPUs, malloc'd; returns the count or -errno. */
 int api_cpu_list_get(struct api_server *srv, struct cpu_info **out) WUR;
 
 /* Method handlers: each completes call (now or later). */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 #define ACCEPT_RETRY_MS 100
 

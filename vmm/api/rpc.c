@@ -5,7 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 struct api_method {
 	const char *name;

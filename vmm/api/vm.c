@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 #define CPU_LIST_FIRST_GUESS 64
 

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 struct api_resize {
 	struct api_server *srv;

@@ -3,7 +3,7 @@
  * application codes -32000 - VM_ERR_INDEX(VM_ERR_*) (docs/api.md has the table).
  */
 #include <string.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 static const char *const vm_error_text[] = {
 	[VM_ERR_INDEX(VM_ERR_NO_SUCH_CPU)] = "no such CPU",

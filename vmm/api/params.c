@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 static const struct api_param *find_param(const struct api_param *spec, size_t n,
 					   const char *name)

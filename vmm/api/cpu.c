@@ -4,7 +4,7 @@
  */
 #include <errno.h>
 #include <string.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 struct cpu_args {
 	int id;			/* -1: absent */

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <event2/event.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 static const char *event_method(enum vm_event_kind kind)
 {

@@ -10,7 +10,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include "vmm/api_internal.h"
+#include "vmm/api/internal.h"
 
 static void conn_free(struct api_conn *conn)
 {
