@@ -6,20 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/arm64/layout.h"
-#include "devices/cpuhp.h"
 #include "vmm/boot.h"
 
 unsigned cli_max_vcpus(void)
 {
-	return LAYOUT_MAX_VCPUS < CPUHP_MAX_CPUS ? LAYOUT_MAX_VCPUS : CPUHP_MAX_CPUS;
+	return vm_config_max_vcpus();
 }
 
 void cli_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vmm --kernel PATH [options]\n"
-		"Boot an arm64 Linux guest under KVM, with ACPI vCPU hotplug.\n\n"
+		"       vmm --api-socket PATH [-v...] [--seccomp false]\n"
+		"Boot an arm64 Linux guest under KVM, with ACPI vCPU hotplug. Without --kernel\n"
+		"the VM is created and booted over the API (vm.create, vm.boot).\n\n"
 		"  --cpus boot=N[,max=M]   vCPUs enabled at boot and possible vCPUs (max defaults\n"
 		"                          to boot, at most %u); all max vCPUs exist from start-up\n"
 		"  --memory SIZE           guest RAM, e.g. 512M or 2G (K/M/G suffixes; default 512M)\n"
@@ -31,7 +31,11 @@ void cli_usage(FILE *f)
 		"                          hotplug) or with a device tree\n"
 		"  --console stdio|file=PATH|none\n"
 		"                          where the guest's serial console goes (default stdio)\n"
-		"  --api-socket PATH       serve the JSON-RPC API on this unix socket\n"
+		"  --api-socket PATH       serve the API on this unix socket: JSON-RPC and the\n"
+		"                          cloud-hypervisor REST dialect (docs/api-rest.md)\n"
+		"  -v, -vv, ...            more log lines (repeatable)\n"
+		"  --seccomp false         accepted for cloud-hypervisor compatibility; vmm has\n"
+		"                          no seccomp filter, so only false is accepted\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
@@ -147,44 +151,31 @@ static int parse_console(const char *v, struct vm_config *cfg, char *err, size_t
 	return 0;
 }
 
-static int check_config(const struct vm_config *cfg, char *err, size_t errlen)
+/* The shared validation speaks of settings; here they are spelled as options. */
+static int check_config(const struct cli_args *out, char *err, size_t errlen)
 {
-	if (cfg->boot_cpus == 0) {
-		snprintf(err, errlen, "--cpus: boot must be at least 1");
+	const struct vm_config *cfg = &out->cfg;
+	/* No kernel: only to dump the tables, or to wait for the API's vm.create. */
+	bool need_kernel = !cfg->dump_acpi_dir && !cfg->api_socket;
+	char msg[256];
+
+	if (!cfg->kernel && !cfg->dump_acpi_dir && cfg->api_socket && out->vm_options) {
+		snprintf(err, errlen, "without --kernel the VM comes from the API's vm.create: "
+			 "only --api-socket, -v and --seccomp apply");
 		return -EINVAL;
 	}
-	if (cfg->boot_cpus > cfg->max_cpus) {
-		snprintf(err, errlen, "--cpus: boot (%u) is larger than max (%u)", cfg->boot_cpus, cfg->max_cpus);
-		return -EINVAL;
-	}
-	if (cfg->max_cpus > cli_max_vcpus()) {
-		snprintf(err, errlen, "--cpus: max (%u) is beyond the limit of %u vCPUs", cfg->max_cpus,
-			 cli_max_vcpus());
-		return -EINVAL;
-	}
-	if (cfg->memory_bytes < VM_MIN_MEMORY || cfg->memory_bytes > VM_MAX_MEMORY ||
-	    cfg->memory_bytes % (2ULL << 20)) {
-		snprintf(err, errlen, "--memory: must be a multiple of 2M between 64M and 1T");
-		return -EINVAL;
-	}
-	if (cfg->cmdline && strlen(cfg->cmdline) > boot_cmdline_max(cfg->boot_mode)) {
-		snprintf(err, errlen, "--cmdline: %zu bytes, longer than the %zu a %s boot allows "
-			 "(Linux arm64 COMMAND_LINE_SIZE is %u)", strlen(cfg->cmdline),
-			 boot_cmdline_max(cfg->boot_mode), boot_mode_name(cfg->boot_mode), BOOT_CMDLINE_SIZE);
-		return -E2BIG;
-	}
-	if (!cfg->kernel && !cfg->dump_acpi_dir) {
-		snprintf(err, errlen, "--kernel is required");
-		return -EINVAL;
-	}
-	return 0;
+	int rc = vm_config_check(cfg, need_kernel, msg, sizeof(msg));
+
+	if (rc)
+		snprintf(err, errlen, "--%s", msg);
+	return rc;
 }
 
 static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi",
+		"--console", "--api-socket", "--dump-acpi", "--seccomp",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -198,10 +189,7 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 	struct vm_config *cfg = &out->cfg;
 
 	memset(out, 0, sizeof(*out));
-	cfg->boot_cpus = cfg->max_cpus = 1;
-	cfg->memory_bytes = VM_DEFAULT_MEMORY;
-	cfg->boot_mode = BOOT_MODE_ACPI;
-	cfg->console = CONSOLE_STDIO;
+	vm_config_defaults(cfg);
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -215,6 +203,10 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 		if (!strcmp(arg, "-V") || !strcmp(arg, "--version")) {
 			out->version = true;
 			return 0;
+		}
+		if (arg[0] == '-' && arg[1] == 'v' && arg[strspn(arg + 1, "v") + 1] == 0) {
+			cfg->verbosity += (unsigned)strlen(arg + 1);
+			continue;
 		}
 		if (strncmp(arg, "--", 2)) {
 			snprintf(err, errlen, "unexpected argument '%s' (see --help)", arg);
@@ -241,6 +233,8 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			return -EINVAL;
 		}
 
+		if (strcmp(name, "--api-socket") && strcmp(name, "--seccomp"))
+			out->vm_options = true;
 		if (!strcmp(name, "--cpus")) {
 			if (parse_cpus(val, &cfg->boot_cpus, &cfg->max_cpus, err, errlen))
 				return -EINVAL;
@@ -270,6 +264,14 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 				return -EINVAL;
 		} else if (!strcmp(name, "--api-socket")) {
 			cfg->api_socket = val;
+		} else if (!strcmp(name, "--seccomp")) {
+			/* cloud-hypervisor's flag, passed by Kata: there is no filter to turn off. */
+			if (strcmp(val, "false")) {
+				snprintf(err, errlen, "--seccomp: vmm has no seccomp filter; only 'false' "
+					 "is accepted, got '%s'", val);
+				return -EINVAL;
+			}
+			out->seccomp_off = true;
 		} else if (!strcmp(name, "--dump-acpi")) {
 			cfg->dump_acpi_dir = val;
 		} else {
@@ -281,5 +283,5 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			return -EINVAL;
 		}
 	}
-	return check_config(cfg, err, errlen);
+	return check_config(out, err, errlen);
 }

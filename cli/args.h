@@ -13,6 +13,8 @@ struct cli_args {
 	struct vm_config cfg;
 	bool help;
 	bool version;
+	bool seccomp_off;	/* --seccomp false: accepted, nothing to turn off */
+	bool vm_options;	/* an option describing the VM was given */
 };
 
 /* Exit status for bad arguments or unusable input files. */

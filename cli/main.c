@@ -37,8 +37,22 @@ int main(int argc, char **argv)
 	}
 	/* An API client may disconnect while we write to it: that must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (boot_check_files(&args.cfg, err, sizeof(err)) ||
-	    (args.cfg.api_socket && api_socket_check(args.cfg.api_socket, err, sizeof(err)))) {
+	if (args.seccomp_off)
+		fprintf(stderr, "vmm: note: --seccomp false: vmm installs no seccomp filter\n");
+	if (args.cfg.api_socket && api_socket_check(args.cfg.api_socket, err, sizeof(err))) {
+		fprintf(stderr, "vmm: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (!args.cfg.kernel) {
+		/* The VM comes from the API's vm.create and vm.boot. */
+		int status = vmm_serve(args.cfg.api_socket, hv_kvm_open, err, sizeof(err));
+		if (status < 0) {
+			fprintf(stderr, "vmm: %s\n", err);
+			return 1;
+		}
+		return status;
+	}
+	if (boot_check_files(&args.cfg, err, sizeof(err))) {
 		fprintf(stderr, "vmm: %s\n", err);
 		return CLI_EXIT_USAGE;
 	}

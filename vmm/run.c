@@ -11,21 +11,11 @@
 #include <event2/thread.h>
 
 #include "vmm/api/api.h"
+#include "vmm/host.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_RETRY_MS 10
-
-struct run_ctx {
-	struct vm *vm;
-	struct event_base *base;
-	struct api_server *api;
-	struct event *ev_stop, *ev_term, *ev_int, *ev_stdin, *ev_retry, *ev_flush;
-	struct event *ev_out_kick, *ev_out_ready;	/* console output waits / can go on */
-	uint64_t drop_logged_ms;
-	uint8_t pending[64];	/* console input the UART could not take yet */
-	size_t npending;
-};
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
@@ -41,7 +31,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct run_ctx *rc = arg;
 	(void)what;
-	vm_request_stop(rc->vm, VM_EXIT_POWEROFF, "stopped by %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	host_request_exit(rc, sig == SIGTERM ? "stopped by SIGTERM" : "stopped by SIGINT");
 }
 
 /* Hand pending input to the UART; true when all of it went in. */
@@ -139,21 +129,51 @@ static bool stdin_pollable(void)
 	return isatty(STDIN_FILENO) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
-static int setup(struct run_ctx *rc, char *err, size_t errlen)
+/* The loop without a VM: signals and the API. */
+static int setup(struct run_ctx *rc, const char *api_socket, char *err, size_t errlen)
 {
-	struct vm *vm = rc->vm;
-
-	rc->ev_stop = event_new(rc->base, vm->stop_pipe[0], EV_READ | EV_PERSIST, on_stop, rc);
+	if (evthread_use_pthreads() < 0) {
+		snprintf(err, errlen, "libevent has no thread support");
+		return -ENOSYS;
+	}
+	rc->base = event_base_new();
+	if (!rc->base) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return -ENOMEM;
+	}
 	rc->ev_term = evsignal_new(rc->base, SIGTERM, on_signal, rc);
 	rc->ev_int = evsignal_new(rc->base, SIGINT, on_signal, rc);
+	if (!rc->ev_term || !rc->ev_int ||
+	    event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL)) {
+		snprintf(err, errlen, "cannot set up the event loop");
+		return -ENOMEM;
+	}
+	if (api_socket) {
+		int r = api_server_start(&rc->api, rc->base, api_socket, &host_vm_api_ops, rc,
+					 err, errlen);
+		if (r)
+			return r;
+		api_server_set_vmm(rc->api, &host_vmm_ops, rc);
+		vm_log(NULL, "API listening on %s", api_socket);
+	}
+	return 0;
+}
+
+int run_attach_vm(struct run_ctx *rc, struct vm *vm, char *err, size_t errlen)
+{
+	struct timeval flush_every = { 0, CONSOLE_POLL_MS * 1000 };
+	int r;
+
+	rc->vm = vm;
+	rc->ev_stop = event_new(rc->base, vm->stop_pipe[0], EV_READ | EV_PERSIST, on_stop, rc);
 	rc->ev_flush = event_new(rc->base, -1, EV_PERSIST, on_console_out, rc);
 	rc->ev_out_kick = event_new(rc->base, console_kick_fd(&vm->console), EV_READ | EV_PERSIST,
 				    on_console_out, rc);
-	struct timeval flush_every = { 0, CONSOLE_POLL_MS * 1000 };
-	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int || !rc->ev_flush || !rc->ev_out_kick ||
-	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL) ||
-	    event_add(rc->ev_flush, &flush_every) || event_add(rc->ev_out_kick, NULL)) {
+	if (!rc->ev_stop || !rc->ev_flush || !rc->ev_out_kick || event_add(rc->ev_stop, NULL) ||
+	    event_add(rc->ev_flush, &flush_every) || event_add(rc->ev_out_kick, NULL) ||
+	    cpu_target_new(&rc->target, rc->base, &vm_api_ops, vm)) {
 		snprintf(err, errlen, "cannot set up the event loop");
+		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
 		return -ENOMEM;
 	}
 	/* Only pipes, terminals and sockets can be full; a regular file cannot be polled. */
@@ -169,56 +189,43 @@ static int setup(struct run_ctx *rc, char *err, size_t errlen)
 			rc->ev_stdin = NULL;
 		}
 	}
-	if (vm->cfg.api_socket) {
-		int r = api_server_start(&rc->api, rc->base, vm->cfg.api_socket, &vm_api_ops, vm,
-					 err, errlen);
-		if (r)
-			return r;
-		vm_log(vm, "API listening on %s", vm->cfg.api_socket);
-	}
-	return 0;
+	vm->event_fn = forward_event;
+	vm->event_opaque = rc;
+	r = vm_start(vm, err, errlen);
+	if (r)
+		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
+	return r;
 }
 
-int vm_run(struct vm *vm, char *err, size_t errlen)
+/* After the loop: join the VM, tell subscribers, close the API; the exit status. */
+static int finish(struct run_ctx *rc, int r)
 {
-	struct run_ctx rc = { .vm = vm };
-	int r;
+	struct vm *vm = rc->vm;
+	int status = 0;
 
-	if (evthread_use_pthreads() < 0) {
-		snprintf(err, errlen, "libevent has no thread support");
-		return -ENOSYS;
+	if (vm) {
+		vm_join(vm);
+		console_settle(&vm->console, CONSOLE_CLOSE_WAIT_MS);
+		log_drops(rc, true);
 	}
-	rc.base = event_base_new();
-	if (!rc.base) {
-		snprintf(err, errlen, "cannot create the event loop");
-		return -ENOMEM;
-	}
-	r = setup(&rc, err, errlen);
-	if (r == 0) {
-		vm->event_fn = forward_event;
-		vm->event_opaque = &rc;
-		r = vm_start(vm, err, errlen);
-	}
-	if (r == 0)
-		event_base_dispatch(rc.base);
-	else
-		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
-
-	vm_join(vm);
-	console_settle(&vm->console, CONSOLE_CLOSE_WAIT_MS);
-	log_drops(&rc, true);
-	if (rc.api) {
-		api_server_notify(rc.api, &(struct vm_event){ .kind = VM_EVENT_VM_SHUTDOWN });
+	if (rc->api) {
+		api_server_notify(rc->api, &(struct vm_event){ .kind = VM_EVENT_VM_SHUTDOWN });
 		/* Let the notification reach subscribers before the sockets close. */
-		event_base_loop(rc.base, EVLOOP_NONBLOCK);
+		event_base_loop(rc->base, EVLOOP_NONBLOCK);
 	}
-	vm->event_fn = NULL;
-	if (rc.api)
-		api_server_stop(rc.api);
-	free_events(&rc);
-	event_base_free(rc.base);
+	if (vm)
+		vm->event_fn = NULL;
+	if (rc->api)
+		api_server_stop(rc->api);
+	free_events(rc);
+	cpu_target_free(rc->target);
+	rc->target = NULL;
+	if (rc->base)
+		event_base_free(rc->base);
 	if (r)
 		return r;
+	if (!vm)
+		return 0;
 
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -226,8 +233,38 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 	else
 		vm_log(vm, "%s", vm->exit_message);
 	switch (vm->exit_reason) {
-	case VM_EXIT_POWEROFF: return 0;
-	case VM_EXIT_RESET: return VM_STATUS_RESET;
-	default: return 1;
+	case VM_EXIT_POWEROFF: status = 0; break;
+	case VM_EXIT_RESET: status = VM_STATUS_RESET; break;
+	default: status = 1; break;
 	}
+	return status;
+}
+
+int vm_run(struct vm *vm, char *err, size_t errlen)
+{
+	struct run_ctx rc = { 0 };
+	int r;
+
+	r = setup(&rc, vm->cfg.api_socket, err, errlen);
+	if (r == 0)
+		r = run_attach_vm(&rc, vm, err, errlen);
+	else
+		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
+	rc.vm = vm;
+	if (r == 0)
+		event_base_dispatch(rc.base);
+	return finish(&rc, r);
+}
+
+int vmm_serve(const char *api_socket, int (*hv_open)(struct hv **, char *, unsigned),
+	      char *err, size_t errlen)
+{
+	struct run_ctx rc = { .hv_open = hv_open };
+	int r = setup(&rc, api_socket, err, errlen);
+
+	if (r == 0)
+		event_base_dispatch(rc.base);
+	r = finish(&rc, r);
+	host_fini(&rc);
+	return r;
 }

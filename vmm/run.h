@@ -13,5 +13,13 @@ struct vm;
  * loop could not be set up (err says why).
  */
 int vm_run(struct vm *vm, char *err, size_t errlen) WUR;
+/*
+ * Serve the API with no VM until vm.create and vm.boot arrive (hv_open
+ * opens the hypervisor then); returns like vm_run, 0 after vmm.shutdown
+ * or a signal before any VM.
+ */
+struct hv;
+int vmm_serve(const char *api_socket, int (*hv_open)(struct hv **, char *, unsigned),
+	      char *err, size_t errlen) WUR;
 
 #endif

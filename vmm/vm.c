@@ -22,8 +22,26 @@ uint64_t vm_uptime_ms(const struct vm *vm)
 	return ns > 0 ? (uint64_t)ns / 1000000 : 0;
 }
 
+/*
+ * Thread names follow the firmware view: an enabled vCPU's thread is
+ * "vcpuN", a disabled one's "vcpuN-off". Tools that count vCPU threads by
+ * name (Kata Containers places ^vcpu[0-9]+$ threads in the sandbox cgroup)
+ * then see the current vCPUs, although every possible vCPU has a thread.
+ */
+static void name_vcpu_thread(struct vm *vm, unsigned id, bool enabled)
+{
+	char name[16];
+
+	if (!vm->vcpus || id >= vm->cfg.max_cpus || !vm->vcpus[id].thread_started)
+		return;
+	snprintf(name, sizeof(name), enabled ? "vcpu%u" : "vcpu%u-off", id);
+	(void)pthread_setname_np(vm->vcpus[id].thread, name);
+}
+
 void vm_emit(struct vm *vm, const struct vm_event *ev)
 {
+	if (ev->kind == VM_EVENT_CPU_ENABLED || ev->kind == VM_EVENT_CPU_DISABLED)
+		name_vcpu_thread(vm, ev->cpu, ev->kind == VM_EVENT_CPU_ENABLED);
 	if (vm->event_fn)
 		vm->event_fn(vm->event_opaque, ev);
 }
@@ -200,6 +218,10 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 			return -r;
 		}
 		v->thread_started = true;
+		pthread_mutex_lock(&vm->lock);
+		bool enabled = vm->psci.cpu[i].enabled;
+		pthread_mutex_unlock(&vm->lock);
+		name_vcpu_thread(vm, i, enabled);
 	}
 	vm_log(vm, "started: %u of %u vCPUs enabled, %llu MiB, %s boot", vm->cfg.boot_cpus,
 	       vm->cfg.max_cpus, (unsigned long long)(vm->ram_size >> 20), boot_mode_name(vm->cfg.boot_mode));

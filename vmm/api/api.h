@@ -1,5 +1,6 @@
 /*
- * JSON-RPC 2.0 API server on a unix stream socket (docs/api.md).
+ * The API server on a unix stream socket: JSON-RPC 2.0 (docs/api.md) and
+ * cloud-hypervisor's REST dialect (docs/api-rest.md), told apart per connection.
  * Runs on the VM's libevent loop; never blocks on the guest. The functions
  * below run on the loop thread (or while the loop is not running), except
  * api_server_notify. Needs evthread_use_pthreads() before the event base is
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include "compiler.h"
 #include "vmm/vm_api.h"
+#include "vmm/vmm_api.h"
 
 struct event_base;
 struct api_server;
@@ -30,6 +32,11 @@ int api_server_start(struct api_server **out, struct event_base *base, const cha
  * other kind of file is there). 0, or -errno with a one-line reason.
  */
 int api_socket_check(const char *path, char *err, size_t errlen) WUR;
+/*
+ * The REST dialect's life-cycle calls (vm.create, vm.boot, vm.resize,
+ * vmm.shutdown) go to ops; without them those endpoints answer 501.
+ */
+void api_server_set_vmm(struct api_server *srv, const struct vmm_ops *ops, void *vmm);
 /* Report a VM event; safe from any thread until api_server_stop; NULL srv: no-op. */
 void api_server_notify(struct api_server *srv, const struct vm_event *ev);
 /* Close every connection, remove the socket file, free. */

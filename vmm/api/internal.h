@@ -13,6 +13,8 @@
 #include <json-c/json.h>
 #include "compiler.h"
 #include "vmm/api/api.h"
+#include "vmm/api/http.h"
+#include "vmm/vmm_api.h"
 
 #define API_MAX_OUTPUT_BYTES	(1024 * 1024)	/* a client further behind is dropped */
 #define API_MAX_CLIENTS		64
@@ -39,6 +41,8 @@ struct api_conn;
 struct api_call;
 struct api_wait;
 struct api_resize;
+struct api_sniff;
+struct http_conn;
 
 struct api_event_item {
 	STAILQ_ENTRY(api_event_item) link;
@@ -53,7 +57,11 @@ struct api_server {
 	struct evconnlistener *listener;
 	struct event *accept_retry;		/* re-arms the listener after EMFILE */
 	TAILQ_HEAD(, api_conn) conns;
-	unsigned nconns;
+	TAILQ_HEAD(, http_conn) http_conns;	/* the REST dialect's clients */
+	TAILQ_HEAD(, api_sniff) sniffs;		/* dialect not known yet */
+	unsigned nconns;			/* of all three kinds */
+	const struct vmm_ops *vmm_ops;		/* NULL: no REST life-cycle calls */
+	void *vmm;
 	TAILQ_HEAD(, api_wait) waits;
 	struct api_resize *resize;		/* the one cpu.resize in progress */
 	bool stopping;
@@ -93,6 +101,29 @@ void api_conn_drop(struct api_conn *conn);
 void api_conn_flush(struct api_conn *conn);
 /* Closes a draining connection once nothing more is owed to it. */
 void api_conn_check_drained(struct api_conn *conn);
+
+/* sniff.c: tell the dialects apart by the first byte; owns fd. */
+int api_sniff_accept(struct api_server *srv, int fd) WUR;
+void api_sniff_drop_all(struct api_server *srv);
+
+/* http_conn.c: a REST connection; owns fd. */
+int api_http_accept(struct api_server *srv, int fd) WUR;
+/* body may be NULL; close_after ends the connection once the reply is out. */
+void api_http_reply(struct http_conn *c, int status, const char *ctype, const char *body,
+		    size_t len, bool close_after);
+/* A text/plain error reply; the connection stays open. */
+void api_http_reply_error(struct http_conn *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Best effort, never blocks. */
+void api_http_flush(struct http_conn *c);
+void api_http_drop_all(struct api_server *srv);
+
+/* rest.c: answer one request on c (exactly one reply, at once). */
+void api_rest_handle(struct api_server *srv, struct http_conn *c, struct http_request *req);
+
+/* ch_config.c: cloud-hypervisor's vm.create body into a VM configuration. */
+int api_ch_config_parse(const char *json, size_t len, struct vm_config_owned *out,
+			char *err, size_t errlen) WUR;
 
 /* rpc.c */
 void api_rpc_handle_line(struct api_conn *conn, const char *line, size_t len);

@@ -169,7 +169,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)socklen;
 	if (srv->nconns >= API_MAX_CLIENTS)
 		refuse_client(fd);
-	else if (api_conn_accept(srv, fd) < 0)
+	else if (api_sniff_accept(srv, fd) < 0)
 		fprintf(stderr, "vmm: api: out of memory, client refused\n");
 }
 
@@ -225,6 +225,8 @@ int api_server_start(struct api_server **out, struct event_base *base, const cha
 	srv->ops = ops;
 	srv->vm = vm;
 	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->http_conns);
+	TAILQ_INIT(&srv->sniffs);
 	TAILQ_INIT(&srv->waits);
 	srv->path = strdup(path);
 	rc = srv->path ? api_notify_init(srv) : -ENOMEM;
@@ -259,6 +261,12 @@ int api_server_start(struct api_server **out, struct event_base *base, const cha
 	return 0;
 }
 
+void api_server_set_vmm(struct api_server *srv, const struct vmm_ops *ops, void *vmm)
+{
+	srv->vmm_ops = ops;
+	srv->vmm = vmm;
+}
+
 void api_server_stop(struct api_server *srv)
 {
 	struct api_conn *conn;
@@ -273,6 +281,8 @@ void api_server_stop(struct api_server *srv)
 		api_conn_flush(conn);
 	while (!TAILQ_EMPTY(&srv->conns))
 		api_conn_drop(TAILQ_FIRST(&srv->conns));
+	api_http_drop_all(srv);
+	api_sniff_drop_all(srv);
 	/* Every call is detached now: aborting the waits only frees them. */
 	api_wait_abort_all(srv);
 	api_resize_abort(srv);

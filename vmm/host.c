@@ -1,0 +1,229 @@
+/*
+ * The VM's life cycle as the API sees it: before vm.create there is no VM,
+ * vm.create keeps a checked configuration, vm.boot creates and starts the
+ * VM on the running loop. The JSON-RPC methods are forwarded to the VM once
+ * it exists and answer "invalid state" before.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "vmm/boot.h"
+#include "vmm/host.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define RC(opaque) ((struct run_ctx *)(opaque))
+
+static int f_info(void *o, struct vm_info *out)
+{
+	return RC(o)->vm ? vm_api_ops.info(RC(o)->vm, out) : -VM_ERR_INVALID_STATE;
+}
+
+static int f_cpu_list(void *o, struct cpu_info *out, unsigned cap)
+{
+	return RC(o)->vm ? vm_api_ops.cpu_list(RC(o)->vm, out, cap) : -VM_ERR_INVALID_STATE;
+}
+
+static int f_cpu_add(void *o, int id)
+{
+	return RC(o)->vm ? vm_api_ops.cpu_add(RC(o)->vm, id) : -VM_ERR_INVALID_STATE;
+}
+
+static int f_cpu_remove(void *o, unsigned id)
+{
+	return RC(o)->vm ? vm_api_ops.cpu_remove(RC(o)->vm, id) : -VM_ERR_INVALID_STATE;
+}
+
+static void f_cpu_remove_cancel(void *o, unsigned id)
+{
+	if (RC(o)->vm)
+		vm_api_ops.cpu_remove_cancel(RC(o)->vm, id);
+}
+
+static int f_pause(void *o)
+{
+	return RC(o)->vm ? vm_api_ops.pause(RC(o)->vm) : -VM_ERR_INVALID_STATE;
+}
+
+static int f_resume(void *o)
+{
+	return RC(o)->vm ? vm_api_ops.resume(RC(o)->vm) : -VM_ERR_INVALID_STATE;
+}
+
+static int f_shutdown(void *o)
+{
+	host_request_exit(RC(o), "shutdown requested over the API");
+	return 0;
+}
+
+const struct vm_api_ops host_vm_api_ops = {
+	.info = f_info,
+	.cpu_list = f_cpu_list,
+	.cpu_add = f_cpu_add,
+	.cpu_remove = f_cpu_remove,
+	.cpu_remove_cancel = f_cpu_remove_cancel,
+	.pause = f_pause,
+	.resume = f_resume,
+	.shutdown = f_shutdown,
+};
+
+void host_request_exit(struct run_ctx *rc, const char *why)
+{
+	if (rc->vm) {
+		vm_request_stop(rc->vm, VM_EXIT_POWEROFF, "%s", why);
+	} else {
+		rc->shutting_down = true;
+		vm_log(NULL, "%s", why);
+		event_base_loopbreak(rc->base);
+	}
+}
+
+static enum vmm_vm_state h_state(void *o)
+{
+	struct run_ctx *rc = o;
+	struct vm_info info;
+
+	if (rc->shutting_down)
+		return VMM_VM_SHUTDOWN;
+	if (!rc->vm)
+		return rc->have_config ? VMM_VM_CREATED : VMM_VM_NONE;
+	if (vm_api_ops.info(rc->vm, &info) < 0)
+		return VMM_VM_SHUTDOWN;
+	return info.state == VM_STATE_RUNNING ? VMM_VM_RUNNING :
+	       info.state == VM_STATE_PAUSED ? VMM_VM_PAUSED : VMM_VM_SHUTDOWN;
+}
+
+static const struct vm_config *h_config(void *o)
+{
+	struct run_ctx *rc = o;
+
+	if (rc->vm)
+		return &rc->vm->cfg;
+	return rc->have_config ? &rc->created.cfg : NULL;
+}
+
+static int h_create(void *o, struct vm_config_owned *c, char *err, size_t errlen)
+{
+	struct run_ctx *rc = o;
+	int r;
+
+	if (rc->have_config || rc->vm) {
+		vm_config_owned_free(c);
+		snprintf(err, errlen, "a VM exists already");
+		return -EEXIST;
+	}
+	r = boot_check_files(&c->cfg, err, errlen);
+	if (r) {
+		vm_config_owned_free(c);
+		return r;
+	}
+	rc->created = *c;
+	rc->have_config = true;
+	vm_log(NULL, "vm.create: %u of %u vCPUs, %llu MiB, kernel %s", c->cfg.boot_cpus,
+	       c->cfg.max_cpus, (unsigned long long)(c->cfg.memory_bytes >> 20), c->cfg.kernel);
+	return 0;
+}
+
+static int h_boot(void *o, char *err, size_t errlen)
+{
+	struct run_ctx *rc = o;
+	struct hv_caps caps;
+	struct vm *vm;
+	int r;
+
+	if (!rc->have_config || rc->vm) {
+		snprintf(err, errlen, "nothing to boot");
+		return -EINVAL;
+	}
+	if (!rc->hv) {
+		r = rc->hv_open(&rc->hv, err, (unsigned)errlen);
+		if (r)
+			return r;
+	}
+	if (rc->hv->ops->get_caps(rc->hv, &caps) == 0 && rc->created.cfg.max_cpus > caps.max_vcpus) {
+		snprintf(err, errlen, "max_vcpus (%u) is beyond KVM's limit of %u vCPUs",
+			 rc->created.cfg.max_cpus, caps.max_vcpus);
+		return -EINVAL;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = vm_create(vm, &rc->created.cfg, rc->hv, err, errlen);
+	if (r) {
+		vm_destroy(vm);
+		free(vm);
+		return r;
+	}
+	rc->own_vm = true;
+	r = run_attach_vm(rc, vm, err, errlen);
+	if (r)
+		return r;	/* the VM is stopping: the loop ends and host_fini frees it */
+	return 0;
+}
+
+static int h_resize(void *o, unsigned vcpus, char *err, size_t errlen)
+{
+	struct run_ctx *rc = o;
+	int r;
+
+	if (!rc->target) {
+		snprintf(err, errlen, "the VM is not running");
+		return -EINVAL;
+	}
+	r = cpu_target_set(rc->target, vcpus);
+	if (r == -EINVAL)
+		snprintf(err, errlen, "desired_vcpus must be between 1 and max_vcpus (%u)",
+			 rc->vm->cfg.max_cpus);
+	else if (r == -ENOTSUP)
+		snprintf(err, errlen, "vCPU hot-plug needs ACPI boot");
+	else if (r)
+		snprintf(err, errlen, "%s", strerror(r < 0 ? -r : r));
+	return r;
+}
+
+static bool h_resize_status(void *o, struct cpu_target_status *out)
+{
+	struct run_ctx *rc = o;
+
+	if (!rc->target)
+		return false;
+	cpu_target_status(rc->target, out);
+	return true;
+}
+
+static void h_shutdown(void *o)
+{
+	host_request_exit(o, "vmm.shutdown requested over the API");
+}
+
+const struct vmm_ops host_vmm_ops = {
+	.state = h_state,
+	.config = h_config,
+	.create = h_create,
+	.boot = h_boot,
+	.resize = h_resize,
+	.resize_status = h_resize_status,
+	.shutdown = h_shutdown,
+};
+
+void host_fini(struct run_ctx *rc)
+{
+	cpu_target_free(rc->target);
+	rc->target = NULL;
+	if (rc->own_vm && rc->vm) {
+		vm_destroy(rc->vm);
+		free(rc->vm);
+		rc->vm = NULL;
+	}
+	if (rc->hv)
+		rc->hv->ops->destroy(rc->hv);
+	rc->hv = NULL;
+	if (rc->have_config)
+		vm_config_owned_free(&rc->created);
+	rc->have_config = false;
+}
