@@ -42,7 +42,7 @@ if [ "$need_update" = 1 ] || [ ! -f "$stamp" ]; then
 fi
 
 host_pkgs=(meson ninja-build pkg-config gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	libfdt-dev libevent-dev libcmocka-dev libjson-c-dev liburing-dev
+	libfdt-dev libevent-dev libcmocka-dev libjson-c-dev liburing-dev libhttp-parser-dev
 	acpica-tools device-tree-compiler cpio python3
 	clang libclang-rt-14-dev)	# libFuzzer and the sanitizer runtimes for scripts/fuzz.sh
 missing=()
@@ -88,13 +88,18 @@ fi
 sysroot="$cache/sysroot-arm64"
 arm_pkgs=(libfdt-dev libfdt1 libevent-dev libevent-2.1-7 libevent-core-2.1-7
 	libevent-pthreads-2.1-7 libevent-extra-2.1-7 libevent-openssl-2.1-7
-	libjson-c-dev libjson-c5 liburing-dev liburing2)
+	libjson-c-dev libjson-c5 liburing-dev liburing2 libhttp-parser-dev libhttp-parser2.9)
+arm_libs=(libfdt.a libevent_core.a libevent_pthreads.a libjson-c.a liburing.a libhttp_parser.a)
+# A sysroot from before a library was added is rebuilt.
+for a in "${arm_libs[@]}"; do
+	[ -f "$sysroot/usr/lib/aarch64-linux-gnu/$a" ] || rm -f "$sysroot/.complete"
+done
 if [ ! -f "$sysroot/.complete" ]; then
 	log "building the arm64 sysroot"
 	rm -rf "$sysroot" && mkdir -p "$sysroot" "$cache/debs/arm64"
 	(cd "$cache/debs/arm64" && apt-get download -q "${arm_pkgs[@]/%/:arm64}" >/dev/null 2>&1) || true
 	for d in "$cache/debs/arm64"/*.deb; do dpkg-deb -x "$d" "$sysroot"; done
-	for a in libfdt.a libevent_core.a libevent_pthreads.a libjson-c.a liburing.a; do
+	for a in "${arm_libs[@]}"; do
 		[ -f "$sysroot/usr/lib/aarch64-linux-gnu/$a" ] ||
 			{ log "arm64 sysroot: $a missing (apt-get download failed?)"; exit 1; }
 	done
