@@ -33,7 +33,8 @@ static void reset_request(struct http_framer *f)
 	memset(&f->req, 0, sizeof(f->req));
 	f->body_cap = 0;
 	f->header_bytes = 0;
-	f->field_len = 0;
+	f->field_len = f->value_len = 0;
+	f->field[0] = f->value[0] = 0;
 	f->field_done = false;
 	f->expect_continue = false;
 }
@@ -64,14 +65,22 @@ static int count_header(struct http_framer *f, size_t len)
 	return 0;
 }
 
+/* A header is complete: note the ones that matter to the framing. */
+static void header_done(struct http_framer *f)
+{
+	if (!strcasecmp(f->field, "expect") && !strcasecmp(f->value, "100-continue"))
+		f->expect_continue = true;
+	f->field_len = f->value_len = 0;
+	f->field[0] = f->value[0] = 0;
+	f->field_done = false;
+}
+
 static int on_field(http_parser *p, const char *at, size_t len)
 {
 	struct http_framer *f = F(p);
 
-	if (f->field_done) {
-		f->field_len = 0;
-		f->field_done = false;
-	}
+	if (f->field_done)
+		header_done(f);
 	for (size_t i = 0; i < len && f->field_len < sizeof(f->field) - 1; i++)
 		f->field[f->field_len++] = at[i];
 	f->field[f->field_len] = 0;
@@ -83,8 +92,9 @@ static int on_value(http_parser *p, const char *at, size_t len)
 	struct http_framer *f = F(p);
 
 	f->field_done = true;
-	if (!strcasecmp(f->field, "expect") && len >= 12 && !strncasecmp(at, "100-continue", 12))
-		f->expect_continue = true;
+	for (size_t i = 0; i < len && f->value_len < sizeof(f->value) - 1; i++)
+		f->value[f->value_len++] = at[i];
+	f->value[f->value_len] = 0;
 	return count_header(f, len);
 }
 
@@ -92,6 +102,8 @@ static int on_headers_complete(http_parser *p)
 {
 	struct http_framer *f = F(p);
 
+	if (f->field_done)
+		header_done(f);
 	/* A declared length over the cap is refused before any body arrives. */
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_MAX_BODY) {
 		(void)fail(f, 413, "request body too large");

@@ -39,8 +39,10 @@ struct http_framer {
 	struct http_request req;
 	size_t body_cap;
 	size_t header_bytes;
-	char field[16];		/* the header name being read (truncated) */
+	char field[16];		/* the header being read, truncated: name and value */
 	size_t field_len;
+	char value[16];
+	size_t value_len;
 	bool field_done, expect_continue;
 	bool in_message;	/* between the first byte and the last of a request */
 	int error_status;	/* 0, or the 4xx that ended the stream */
