@@ -3,9 +3,11 @@
 input rejected with one clear line on stderr and exit status 2, before any
 VM exists (this host needs no KVM for that)."""
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 VMM = sys.argv[1]
 failures = []
@@ -97,6 +99,42 @@ with tempfile.TemporaryDirectory() as tmp:
     want = ["APIC.dat", "DSDT.dat", "FACP.dat", "GTDT.dat", "RSDP.dat", "SPCR.dat", "XSDT.dat"]
     fail_unless(rc == 0 and got == want, f"--dump-acpi: {rc} {err!r} {got}")
 
+    # Kata's way to start a cloud-hypervisor binary: the API alone, the VM
+    # from vm.create. No KVM is needed until vm.boot.
+    expect_usage_error(["--api-socket", os.path.join(tmp, "a.sock"), "--seccomp", "true"],
+                       "no seccomp filter")
+    sock = os.path.join(tmp, "api.sock")
+    p = subprocess.Popen([VMM, "--api-socket", sock, "-v", "--seccomp", "false"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with socket.socket(socket.AF_UNIX) as c:
+            for _ in range(500):      # Kata polls vmm.ping the same way
+                try:
+                    c.connect(sock)
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    time.sleep(0.01)
+            c.settimeout(5)
+            c.sendall(b"GET /api/v1/vmm.ping HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                      b"PUT /api/v1/vmm.shutdown HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+            data = b""
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        replies = data.decode(errors="replace")
+        rc = p.wait(timeout=10)
+        err = p.stderr.read()
+        fail_unless(replies.startswith("HTTP/1.1 200 OK\r\n") and "application/json" in replies
+                    and f'"pid":{p.pid}' in replies and "HTTP/1.1 204 No Content" in replies,
+                    f"--api-socket alone: ping and vmm.shutdown: {replies!r}")
+        fail_unless(rc == 0 and "--seccomp false" in err,
+                    f"--api-socket alone: want exit 0 after vmm.shutdown and the seccomp note, got {rc} {err!r}")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after

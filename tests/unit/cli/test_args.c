@@ -199,6 +199,33 @@ static void test_missing_kernel(void **state)
 	assert_null(args.cfg.kernel);
 }
 
+/* How Kata Containers starts a cloud-hypervisor binary: no kernel, the VM comes over the API. */
+static void test_api_only_start(void **state)
+{
+	(void)state;
+	assert_int_equal(PARSE("--api-socket", "/run/clh-api.sock"), 0);
+	assert_null(args.cfg.kernel);
+	assert_string_equal(args.cfg.api_socket, "/run/clh-api.sock");
+	assert_int_equal(args.cfg.verbosity, 0);
+	assert_int_equal(PARSE("--api-socket", "/s", "-v", "--seccomp", "false"), 0);
+	assert_int_equal(args.cfg.verbosity, 1);
+	assert_true(args.seccomp_off);
+	assert_int_equal(PARSE("--api-socket", "/s", "-vvv", "-v"), 0);
+	assert_int_equal(args.cfg.verbosity, 4);
+	assert_int_equal(PARSE("--api-socket=/s", "--seccomp=false"), 0);
+	assert_true(args.seccomp_off);
+	/* There is no filter to turn on. */
+	assert_int_equal(PARSE("--api-socket", "/s", "--seccomp", "true"), -EINVAL);
+	assert_err_contains("only 'false'");
+	/* VM options without a kernel would be ignored: refused instead. */
+	assert_int_equal(PARSE("--api-socket", "/s", "--cpus", "2"), -EINVAL);
+	assert_err_contains("vm.create");
+	assert_int_equal(PARSE("--api-socket", "/s", "-vx"), -EINVAL);
+	/* With a kernel, -v and the API work as before. */
+	assert_int_equal(PARSE("--kernel", "Image", "--api-socket", "/s", "-vv"), 0);
+	assert_int_equal(args.cfg.verbosity, 2);
+}
+
 static void test_unknown_and_stray(void **state)
 {
 	(void)state;
@@ -347,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_cpus_bad_syntax),
 		cmocka_unit_test(test_memory_sizes),
 		cmocka_unit_test(test_missing_kernel),
+		cmocka_unit_test(test_api_only_start),
 		cmocka_unit_test(test_unknown_and_stray),
 		cmocka_unit_test(test_missing_and_empty_values),
 		cmocka_unit_test(test_boot_and_console_values),
