@@ -50,6 +50,10 @@ void api_method_vm_info(struct api_call *call, json_object *params)
 		return;
 	memset(&info, 0, sizeof(info));
 	rc = call->srv->ops->info(call->srv->vm, &info);
+	if (rc <= -VM_ERR_BASE) {
+		api_call_fail_vm(call, rc, NULL);	/* e.g. no VM yet */
+		return;
+	}
 	if (rc < 0) {
 		api_call_fail_code(call, RPC_INTERNAL_ERROR, strerror(-rc));
 		return;
@@ -122,6 +126,10 @@ void api_method_cpu_list(struct api_call *call, json_object *params)
 	if (!no_params(call, params))
 		return;
 	n = api_cpu_list_get(call->srv, &cpus);
+	if (n <= -VM_ERR_BASE) {
+		api_call_fail_vm(call, n, NULL);
+		return;
+	}
 	if (n < 0) {
 		api_call_fail_code(call, RPC_INTERNAL_ERROR, strerror(-n));
 		return;
