@@ -82,6 +82,17 @@ class Bed:
             return res
         l2 = images.build_l2(self.cfg, case)
         l1 = images.build_l1(self.cfg, case, l2)
+        # Other checkouts share the cache and prune old images while this
+        # run waits for the machine lock: run from a pinned hard link.
+        pin = l1.with_name(f".pin-{os.getpid()}-{l1.name}")
+        pin.unlink(missing_ok=True)
+        os.link(l1, pin)
+        try:
+            return self._run_pinned(case, res, pin)
+        finally:
+            pin.unlink(missing_ok=True)
+
+    def _run_pinned(self, case: Case, res: Result, l1: Path) -> Result:
         cmd = qemu.qemu_cmd(self.cfg.qemu, self.cfg.kernel, l1)
         with tempfile.TemporaryDirectory(prefix="vmm-e2e-") as tmp:
             log_path = Path(tmp) / f"{case.name}.log"
