@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 	}
 	if (!args.cfg.kernel) {
 		/* The VM comes from the API's vm.create and vm.boot. */
-		int status = vmm_serve(args.cfg.api_socket, hv_kvm_open, err, sizeof(err));
+		int status = vmm_serve(args.cfg.api_socket, args.cfg.verbosity, hv_kvm_open, err,
+				       sizeof(err));
 		if (status < 0) {
 			fprintf(stderr, "vmm: %s\n", err);
 			return 1;

@@ -130,7 +130,8 @@ static bool stdin_pollable(void)
 }
 
 /* The loop without a VM: signals and the API. */
-static int setup(struct run_ctx *rc, const char *api_socket, char *err, size_t errlen)
+static int setup(struct run_ctx *rc, const char *api_socket, unsigned verbosity, char *err,
+		 size_t errlen)
 {
 	if (evthread_use_pthreads() < 0) {
 		snprintf(err, errlen, "libevent has no thread support");
@@ -154,6 +155,7 @@ static int setup(struct run_ctx *rc, const char *api_socket, char *err, size_t e
 		if (r)
 			return r;
 		api_server_set_vmm(rc->api, &host_vmm_ops, rc);
+		api_server_set_verbosity(rc->api, verbosity);
 		vm_log(NULL, "API listening on %s", api_socket);
 	}
 	return 0;
@@ -245,7 +247,7 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 	struct run_ctx rc = { 0 };
 	int r;
 
-	r = setup(&rc, vm->cfg.api_socket, err, errlen);
+	r = setup(&rc, vm->cfg.api_socket, vm->cfg.verbosity, err, errlen);
 	if (r == 0)
 		r = run_attach_vm(&rc, vm, err, errlen);
 	else
@@ -256,11 +258,11 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 	return finish(&rc, r);
 }
 
-int vmm_serve(const char *api_socket, int (*hv_open)(struct hv **, char *, unsigned),
-	      char *err, size_t errlen)
+int vmm_serve(const char *api_socket, unsigned verbosity,
+	      int (*hv_open)(struct hv **, char *, unsigned), char *err, size_t errlen)
 {
 	struct run_ctx rc = { .hv_open = hv_open };
-	int r = setup(&rc, api_socket, err, errlen);
+	int r = setup(&rc, api_socket, verbosity, err, errlen);
 
 	if (r == 0)
 		event_base_dispatch(rc.base);

@@ -16,10 +16,10 @@ int vm_run(struct vm *vm, char *err, size_t errlen) WUR;
 /*
  * Serve the API with no VM until vm.create and vm.boot arrive (hv_open
  * opens the hypervisor then); returns like vm_run, 0 after vmm.shutdown
- * or a signal before any VM.
+ * or a signal before any VM. verbosity: the -v count.
  */
 struct hv;
-int vmm_serve(const char *api_socket, int (*hv_open)(struct hv **, char *, unsigned),
-	      char *err, size_t errlen) WUR;
+int vmm_serve(const char *api_socket, unsigned verbosity,
+	      int (*hv_open)(struct hv **, char *, unsigned), char *err, size_t errlen) WUR;
 
 #endif

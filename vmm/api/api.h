@@ -37,6 +37,8 @@ int api_socket_check(const char *path, char *err, size_t errlen) WUR;
  * vmm.shutdown) go to ops; without them those endpoints answer 501.
  */
 void api_server_set_vmm(struct api_server *srv, const struct vmm_ops *ops, void *vmm);
+/* -v: 1 logs each REST request and its status on stderr. */
+void api_server_set_verbosity(struct api_server *srv, unsigned verbosity);
 /* Report a VM event; safe from any thread until api_server_stop; NULL srv: no-op. */
 void api_server_notify(struct api_server *srv, const struct vm_event *ev);
 /* Close every connection, remove the socket file, free. */

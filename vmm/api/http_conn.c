@@ -29,6 +29,7 @@ struct http_conn {
 	struct http_framer fr;
 	bool closing;			/* no more requests: close once the output is out */
 	bool in_read, dead;
+	int last_status;		/* of the last reply, for the log */
 };
 
 static void conn_free(struct http_conn *c)
@@ -95,6 +96,7 @@ void api_http_reply(struct http_conn *c, int status, const char *ctype, const ch
 
 	if (c->dead)
 		return;
+	c->last_status = status;
 	if (status == 204 || !body)
 		len = 0;
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
@@ -146,6 +148,9 @@ static void on_request(void *arg, struct http_request *req)
 	if (c->dead || c->closing)
 		return;
 	api_rest_handle(c->srv, c, req);
+	if (c->srv->verbosity)
+		fprintf(stderr, "vmm: api: %s %s -> %d\n", http_method_str(req->method), req->url,
+			c->last_status);
 	if (!req->keep_alive && !c->dead && !c->closing)
 		stop_reading(c);
 }

@@ -62,6 +62,7 @@ struct api_server {
 	unsigned nconns;			/* of all three kinds */
 	const struct vmm_ops *vmm_ops;		/* NULL: no REST life-cycle calls */
 	void *vmm;
+	unsigned verbosity;			/* >= 1: log each REST request */
 	TAILQ_HEAD(, api_wait) waits;
 	struct api_resize *resize;		/* the one cpu.resize in progress */
 	bool stopping;

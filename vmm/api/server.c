@@ -267,6 +267,11 @@ void api_server_set_vmm(struct api_server *srv, const struct vmm_ops *ops, void 
 	srv->vmm = vmm;
 }
 
+void api_server_set_verbosity(struct api_server *srv, unsigned verbosity)
+{
+	srv->verbosity = verbosity;
+}
+
 void api_server_stop(struct api_server *srv)
 {
 	struct api_conn *conn;
