@@ -40,6 +40,24 @@ static const char *pending_name(enum cpu_pending p)
 	return "unknown";
 }
 
+/* The REST vm.resize target, if one was ever set: its progress. */
+static void add_resize_target(struct api_server *srv, json_object *r)
+{
+	struct cpu_target_status st;
+	json_object *o;
+
+	if (!srv->vmm_ops || !srv->vmm_ops->resize_status(srv->vmm, &st) || st.target < 0)
+		return;
+	o = json_object_new_object();
+	if (!o)
+		return;
+	json_object_object_add(o, "target", json_object_new_int(st.target));
+	json_object_object_add(o, "state", json_object_new_string(cpu_target_state_name(st.state)));
+	json_object_object_add(o, "cpu", st.step_cpu >= 0 ? json_object_new_int(st.step_cpu) : NULL);
+	json_object_object_add(o, "reason", st.reason[0] ? json_object_new_string(st.reason) : NULL);
+	json_object_object_add(r, "resize_target", o);
+}
+
 void api_method_vm_info(struct api_call *call, json_object *params)
 {
 	struct vm_info info;
@@ -70,6 +88,7 @@ void api_method_vm_info(struct api_call *call, json_object *params)
 		json_object_object_add(r, "boot_mode",
 				       info.boot_mode ? json_object_new_string(info.boot_mode) : NULL);
 		json_object_object_add(r, "hotplug", json_object_new_boolean(info.hotplug_supported));
+		add_resize_target(call->srv, r);
 	}
 	if (r)
 		api_call_reply(call, r);

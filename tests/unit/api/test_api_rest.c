@@ -234,6 +234,13 @@ static void test_resize_guest_refuses(void **state)
 	assert_string_equal(s, "stalled");
 	assert_non_null(strstr(info_str(fd, "vcpus_resize.reason", s, sizeof(s)), "vcpu1"));
 	assert_int_equal(fake_get(&h->vm, &h->vm.cancels), 1);
+	/* JSON-RPC clients see it too. */
+	int rpc = client_connect(h->path);
+	json_object *o = client_call(rpc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vm.info\"}");
+	assert_string_equal(json_object_get_string(jget(o, "result.resize_target.state")), "stalled");
+	assert_int_equal(json_object_get_int(jget(o, "result.resize_target.target")), 1);
+	json_object_put(o);
+	close(rpc);
 	assert_int_equal(info_int(fd, "config.cpus.boot_vcpus"), 2);
 	assert_int_equal(h->vm.pending[1], CPU_PENDING_NONE);
 	/* The next target starts afresh. */
