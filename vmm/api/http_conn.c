@@ -201,7 +201,7 @@ static void read_once(struct http_conn *c, bool *again)
 	struct iovec iov = { buf, sizeof(buf) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
-	const struct timeval tv = { HTTP_REQUEST_TIMEOUT_S, 0 };
+	const struct timeval tv = { c->srv->http_timeout_ms / 1000, (c->srv->http_timeout_ms % 1000) * 1000 };
 	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	int rc;
 

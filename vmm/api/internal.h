@@ -63,6 +63,7 @@ struct api_server {
 	const struct vmm_ops *vmm_ops;		/* NULL: no REST life-cycle calls */
 	void *vmm;
 	unsigned verbosity;			/* >= 1: log each REST request */
+	int http_timeout_ms;			/* first to last byte of a request */
 	TAILQ_HEAD(, api_wait) waits;
 	struct api_resize *resize;		/* the one cpu.resize in progress */
 	bool stopping;

@@ -223,6 +223,7 @@ int api_server_start(struct api_server **out, struct event_base *base, const cha
 	}
 	srv->base = base;
 	srv->ops = ops;
+	srv->http_timeout_ms = HTTP_REQUEST_TIMEOUT_S * 1000;
 	srv->vm = vm;
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->http_conns);

@@ -11,6 +11,8 @@
 #include <event2/thread.h>
 #include "harness.h"
 
+void (*harness_before_loop)(struct harness *h);
+
 static void *loop_main(void *arg)
 {
 	struct harness *h = arg;
@@ -44,6 +46,8 @@ int harness_setup(void **state)
 		return -1;
 	}
 	h->vm.srv = h->srv;
+	if (harness_before_loop)
+		harness_before_loop(h);
 	if (pthread_create(&h->loop, NULL, loop_main, h))
 		return -1;
 	/* event_base_loop() clears a loopbreak that comes before it runs:

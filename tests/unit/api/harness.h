@@ -18,6 +18,9 @@ struct harness {
 	struct fake_vm vm;
 };
 
+/* If set, called by harness_setup once the server exists, before its loop runs. */
+extern void (*harness_before_loop)(struct harness *h);
+
 /* cmocka setup/teardown: *state becomes a struct harness (4 CPUs, 1 enabled). */
 int harness_setup(void **state);
 int harness_teardown(void **state);

@@ -14,7 +14,7 @@ static enum vmm_vm_state f_state(void *o)
 {
 	struct fake_vmm *f = o;
 
-	if (f->shut_down)
+	if (__atomic_load_n(&f->shut_down, __ATOMIC_SEQ_CST))
 		return VMM_VM_SHUTDOWN;
 	if (f->booted)
 		return f->vm->state == VM_STATE_PAUSED ? VMM_VM_PAUSED : VMM_VM_RUNNING;
@@ -77,7 +77,7 @@ static bool f_resize_status(void *o, struct cpu_target_status *out)
 
 static void f_shutdown(void *o)
 {
-	((struct fake_vmm *)o)->shut_down = true;
+	__atomic_store_n(&((struct fake_vmm *)o)->shut_down, true, __ATOMIC_SEQ_CST);
 }
 
 const struct vmm_ops fake_vmm_ops = {

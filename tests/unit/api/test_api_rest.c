@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <event2/event.h>
 #include "rest_client.h"
-#include "vmm/api/http.h"
+#include "vmm/api/internal.h"
 
 #define H(state) ((struct harness *)*(state))
 
@@ -42,12 +42,30 @@ static const char kata_create[] =
 
 static struct fake_vmm vmm;
 
+#define REQUEST_TIMEOUT_MS 1000
+static int next_remove_ms;	/* for the next setup's target (0: default) */
+
+/* Before the loop thread runs: no race with it. */
+static void before_loop(struct harness *h)
+{
+	fake_vmm_attach(h, &vmm);
+	vmm.remove_ms = next_remove_ms;
+	h->srv->http_timeout_ms = REQUEST_TIMEOUT_MS;
+}
+
 static int setup(void **state)
 {
-	if (harness_setup(state))
-		return -1;
-	fake_vmm_attach(H(state), &vmm);
-	return 0;
+	harness_before_loop = before_loop;
+	next_remove_ms = 0;
+	return harness_setup(state);
+}
+
+/* The target gives up on an eject after 200 ms. */
+static int setup_short_remove(void **state)
+{
+	harness_before_loop = before_loop;
+	next_remove_ms = 200;
+	return harness_setup(state);
 }
 
 static int teardown(void **state)
@@ -188,7 +206,7 @@ static void test_kata_sequence(void **state)
 	assert_int_equal(http_call(fd, "PUT", "/api/v1/vmm.shutdown", NULL, &r), 204);
 	assert_non_null(strstr(r.head, "Connection: close"));
 	assert_true(client_eof(fd, 2000));
-	assert_true(vmm.shut_down);
+	assert_true(__atomic_load_n(&vmm.shut_down, __ATOMIC_SEQ_CST));
 	close(fd);
 }
 
@@ -220,7 +238,6 @@ static void test_resize_guest_refuses(void **state)
 	char s[256];
 	int fd = client_connect(h->path);
 
-	vmm.remove_ms = 200;
 	guest_auto(h, 5);
 	create_and_boot(fd);
 	assert_int_equal(http_call(fd, "PUT", "/api/v1/vm.resize", "{\"desired_vcpus\":2}", &r), 204);
@@ -242,7 +259,9 @@ static void test_resize_guest_refuses(void **state)
 	json_object_put(o);
 	close(rpc);
 	assert_int_equal(info_int(fd, "config.cpus.boot_vcpus"), 2);
+	pthread_mutex_lock(&h->vm.lock);
 	assert_int_equal(h->vm.pending[1], CPU_PENDING_NONE);
+	pthread_mutex_unlock(&h->vm.lock);
 	/* The next target starts afresh. */
 	guest_auto(h, 5);
 	assert_int_equal(http_call(fd, "PUT", "/api/v1/vm.resize", "{\"desired_vcpus\":1}", &r), 204);
@@ -360,6 +379,25 @@ static void test_malformed_and_oversized(void **state)
 	close(fd);
 }
 
+/* A request that never completes gets 408; an idle kept-alive connection stays. */
+static void test_slow_client(void **state)
+{
+	struct harness *h = H(state);
+	static const char part[] = "GET /api/v1/vmm.ping HTTP/1.1\r\nHo";
+	struct http_reply r;
+	int slow = client_connect(h->path), idle = client_connect(h->path);
+
+	assert_int_equal(http_call(idle, "GET", "/api/v1/vmm.ping", NULL, &r), 200);
+	assert_int_equal(http_send(slow, part, sizeof(part) - 1, NULL, 0), 0);
+	assert_int_equal(http_recv(slow, &r, 3 * REQUEST_TIMEOUT_MS), 0);
+	assert_int_equal(r.status, 408);
+	assert_true(client_eof(slow, 2000));
+	usleep(2 * REQUEST_TIMEOUT_MS * 1000);
+	assert_int_equal(http_call(idle, "GET", "/api/v1/vmm.ping", NULL, &r), 200);
+	close(slow);
+	close(idle);
+}
+
 /* JSON-RPC and REST clients side by side on the same socket. */
 static void test_both_dialects(void **state)
 {
@@ -384,11 +422,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_is_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kata_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resize_retarget_midway, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resize_guest_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resize_guest_refuses, setup_short_remove, teardown),
 		cmocka_unit_test_setup_teardown(test_resize_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_in_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_net_fd_in_ancillary_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_and_oversized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_both_dialects, setup, teardown),
 	};
 
