@@ -20,6 +20,7 @@ struct cpu_target {
 	struct cpu_target_status st;
 	enum step_kind step;
 	uint64_t step_started_ms;
+	uint64_t pending_since_ms;	/* another hotplug event waits for the guest: since when */
 	int add_ack_ms, remove_ms;
 	struct cpu_info cpus[MAX_POSSIBLE];
 };
@@ -74,12 +75,8 @@ static bool step_finished(struct cpu_target *t, int n)
 		return true;
 	if ((int)cpu >= n)
 		return true;
-	if (t->step == STEP_ADD) {
-		/* Enabled at once; the guest acknowledges by scanning the insert. */
-		if (t->cpus[cpu].pending == CPU_PENDING_NONE || waited >= (uint64_t)t->add_ack_ms)
-			return true;
-		return false;
-	}
+	if (t->step == STEP_ADD)
+		return true;	/* enabled at once; tick() waits for the guest to take the event */
 	if (!t->cpus[cpu].enabled)
 		return true;	/* the guest ejected it */
 	if (waited < (uint64_t)t->remove_ms)
@@ -94,7 +91,6 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cpu_target *t = arg;
 	int n, enabled = 0, lowest_free = -1, highest = -1, rc;
-	bool pending = false;
 
 	(void)fd;
 	(void)what;
@@ -114,9 +110,12 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	}
 	t->step = STEP_NONE;
 	t->st.step_cpu = -1;
+	int pending_cpu = -1;
+
 	for (int i = 0; i < n; i++) {
 		enabled += t->cpus[i].enabled;
-		pending |= t->cpus[i].pending != CPU_PENDING_NONE;
+		if (t->cpus[i].pending != CPU_PENDING_NONE && pending_cpu < 0)
+			pending_cpu = i;
 		if (!t->cpus[i].enabled && lowest_free < 0)
 			lowest_free = i;
 		if (t->cpus[i].enabled && i != 0)
@@ -127,10 +126,21 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		fprintf(stderr, "vmm: resize: %d vCPUs reached\n", enabled);
 		return;
 	}
-	if (pending) {
-		arm(t);		/* another client's add or remove: let it finish */
+	if (pending_cpu >= 0) {
+		/* An earlier event the guest has not taken yet (another client's,
+		 * or an insert the guest never scanned): wait, and say so. */
+		uint64_t now = now_ms();
+
+		if (!t->pending_since_ms)
+			t->pending_since_ms = now;
+		if (now - t->pending_since_ms >= (uint64_t)t->add_ack_ms)
+			snprintf(t->st.reason, sizeof(t->st.reason), "waiting for the guest to take "
+				 "the hotplug event of vcpu%d", pending_cpu);
+		arm(t);
 		return;
 	}
+	t->pending_since_ms = 0;
+	t->st.reason[0] = 0;
 	if (enabled < t->st.target) {
 		rc = t->ops->cpu_add(t->vm, lowest_free);
 		t->step = STEP_ADD;

@@ -27,11 +27,11 @@ struct cpu_target_status {
 	enum cpu_target_state state;
 	int target;		/* -1: never set */
 	int step_cpu;		/* the CPU being added or removed, -1: none */
-	char reason[160];	/* why it stalled */
+	char reason[160];	/* why it stalled, or what it waits for */
 };
 
 #define CPU_TARGET_TICK_MS		10
-#define CPU_TARGET_ADD_ACK_MS		5000	/* the guest's scan of an insert */
+#define CPU_TARGET_ADD_ACK_MS		5000	/* a hotplug event not taken yet: say so */
 #define CPU_TARGET_REMOVE_MS		30000	/* offline and eject by the guest */
 
 int cpu_target_new(struct cpu_target **out, struct event_base *base, const struct vm_api_ops *ops,

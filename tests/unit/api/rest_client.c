@@ -50,8 +50,9 @@ static int f_boot(void *o, char *err, size_t errlen)
 		snprintf(err, errlen, "no memory");
 		return -ENOMEM;
 	}
-	if (f->remove_ms)
-		cpu_target_set_timeouts(f->target, 2000, f->remove_ms);
+	if (f->remove_ms || f->ack_ms)
+		cpu_target_set_timeouts(f->target, f->ack_ms ? f->ack_ms : CPU_TARGET_ADD_ACK_MS,
+					f->remove_ms ? f->remove_ms : CPU_TARGET_REMOVE_MS);
 	return 0;
 }
 

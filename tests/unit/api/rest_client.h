@@ -17,6 +17,7 @@ struct fake_vmm {
 	struct vm_config_owned conf;
 	bool created, booted, shut_down;
 	int remove_ms;		/* the target's wait for an eject (0: default) */
+	int ack_ms;		/* ... and for the guest to take an event (0: default) */
 	int creates, boots;
 };
 

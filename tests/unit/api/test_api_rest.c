@@ -50,6 +50,7 @@ static void before_loop(struct harness *h)
 {
 	fake_vmm_attach(h, &vmm);
 	vmm.remove_ms = next_remove_ms;
+	vmm.ack_ms = next_remove_ms;
 	h->srv->http_timeout_ms = REQUEST_TIMEOUT_MS;
 }
 
@@ -60,7 +61,7 @@ static int setup(void **state)
 	return harness_setup(state);
 }
 
-/* The target gives up on an eject after 200 ms. */
+/* The target gives up on an eject, and reports an event not taken, after 200 ms. */
 static int setup_short_remove(void **state)
 {
 	harness_before_loop = before_loop;
@@ -269,6 +270,29 @@ static void test_resize_guest_refuses(void **state)
 	close(fd);
 }
 
+/* A guest that never takes the insert event: the target waits, and says why. */
+static void test_resize_guest_never_scans(void **state)
+{
+	struct harness *h = H(state);
+	struct http_reply r;
+	char s[256];
+	int fd = client_connect(h->path);
+
+	create_and_boot(fd);	/* the fake guest is manual: it does nothing */
+	assert_int_equal(http_call(fd, "PUT", "/api/v1/vm.resize", "{\"desired_vcpus\":3}", &r), 204);
+	for (int i = 0; i < 300 && !strstr(info_str(fd, "vcpus_resize.reason", s, sizeof(s)), "vcpu1"); i++)
+		usleep(10000);
+	assert_non_null(strstr(s, "waiting for the guest to take the hotplug event of vcpu1"));
+	assert_string_equal(info_str(fd, "vcpus_resize.state", s, sizeof(s)), "converging");
+	/* One CPU at a time: the second is not added behind the guest's back. */
+	assert_int_equal(info_int(fd, "config.cpus.boot_vcpus"), 2);
+	assert_int_equal(fake_get(&h->vm, &h->vm.adds), 1);
+	/* The guest catches up: the walk goes on. */
+	fake_guest_online(&h->vm, 1);
+	await_vcpus(fd, 3);
+	close(fd);
+}
+
 static void test_resize_refusals(void **state)
 {
 	struct http_reply r;
@@ -423,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kata_sequence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resize_retarget_midway, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resize_guest_refuses, setup_short_remove, teardown),
+		cmocka_unit_test_setup_teardown(test_resize_guest_never_scans, setup_short_remove, teardown),
 		cmocka_unit_test_setup_teardown(test_resize_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_in_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_net_fd_in_ancillary_data, setup, teardown),
