@@ -26,6 +26,11 @@ from pathlib import Path
 from bed import Case
 from bed.case import Run
 
+try:    # virtio-vsock and its guest tool: the harness's agent step
+    from cases_vsock import TOOL as VSOCK_TOOL, VSOCK_MODULES
+except ImportError:
+    VSOCK_TOOL, VSOCK_MODULES = None, ()
+
 HERE = Path(__file__).resolve().parent
 TOP = HERE.parent.parent
 COMPAT = "kata-clh-compat.arm64"
@@ -75,11 +80,31 @@ def every_step_ok(res):
     if summary[1] != 0:
         failed = [s for s, v in steps.items() if "FAIL" in v]
         return f"compat harness: failed={summary[1]} ({', '.join(failed)})"
-    for step in ("create", "start", "totalmem", "pause", "resume", "threads", "stop"):
+    need = ["create", "start", "totalmem", "pause", "resume", "threads", "stop"]
+    if VSOCK_TOOL is not None:
+        need.append("agent")
+    for step in need:
         if steps.get(step) != ["ok"]:
             return f"step {step}: {steps.get(step)}"
     if steps.get("resize") != ["ok"] * len(RESIZE):
         return f"resize steps: {steps.get('resize')}, expected {len(RESIZE)} x ok"
+    return None
+
+
+def guest_sees_resize(res):
+    """With the agent step the guest is in userspace before the first
+    resize: its own enabled CPUs (sysfs, printed by the onliner as
+    online/enabled) go 0 -> 0-2 -> 0 -> 0-3."""
+    def cpus(n):
+        return "0" if n == 1 else f"0-{n - 1}"
+    want = [cpus(n) for n in (BOOT_VCPUS, *RESIZE)]
+    seen = [e.value.split("/")[-1] for e in res.run.guest.get("state", [])]
+    i = 0
+    for s in seen:
+        if i < len(want) and s == want[i]:
+            i += 1
+    if i < len(want):
+        return f"the guest's enabled CPUs went {seen}, not through {want} in order"
     return None
 
 
@@ -122,7 +147,7 @@ def vmm_started_vm(res):
     return None
 
 
-def _case(binary):
+def _case(binary, agent):
     env = {
         "KATA_VMM": "/bin/vmm",
         "KATA_KERNEL": "/e2e/Image",
@@ -139,25 +164,41 @@ def _case(binary):
         "KATA_WORKDIR": "/tmp/kc",
         "TMPDIR": "/tmp",
     }
+    extra = {}
+    checks = [vmm_started_vm, every_step_ok, guest_follows_resize]
+    # The guest never powers off: Kata's StopVM ends vmm (vmm.shutdown).
+    guest_script = "e2e_onliner"
+    if agent:
+        # An echo server where Kata's agent listens; the agent step dials it
+        # through the hybrid vsock socket, so the guest is up before resizing.
+        env["KATA_AGENT_PORT"] = "1024"
+        env["KATA_AGENT_WAIT_S"] = "600"
+        extra = {"guest_modules": VSOCK_MODULES, "l2_files": {"/bin/vsock-tool": str(VSOCK_TOOL)}}
+        guest_script = """
+            e2e_load_modules || exit 1
+            vsock-tool vlisten 1024 &
+            e2e_onliner
+        """
+        checks.append(guest_sees_resize)
     prog = ["env"] + [f"{k}={v}" for k, v in env.items()] + [
         "/kata/" + COMPAT, "-test.run", "TestKataClhCompat", "-test.v"]
     return Case(
         "kata_clh_compat",
         runs=[Run(args=(), program=prog, base_args=False)],
         l1_files={"/kata/" + COMPAT: str(binary)},
-        # The guest never powers off: Kata's StopVM ends vmm (vmm.shutdown).
-        guest_script="e2e_onliner",
+        guest_script=guest_script,
         boots=False,
         expect_exit=0,
         timeout=1500.0,
         vmm_timeout=1300.0,
-        checks=[vmm_started_vm, every_step_ok, guest_follows_resize],
-        description="Kata's unmodified clh driver: create, boot, resize 3,1,4, stop")
+        checks=checks,
+        description="Kata's unmodified clh driver: create, boot, resize 3,1,4, stop",
+        **extra)
 
 
 _bin = find_compat()
 if _bin:
-    CASES = [_case(_bin)]
+    CASES = [_case(_bin, agent=VSOCK_TOOL is not None)]
 else:
     CASES = []
     print(f"cases_kata: kata_clh_compat skipped: {COMPAT} not found in ../shared/kata "
