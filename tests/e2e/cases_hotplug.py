@@ -1,0 +1,73 @@
+"""Hotplug core: the cost of possible-but-disabled vCPUs."""
+from bed import Case
+from bed.checks import vmm_exit
+
+# Over IDLE_SECONDS, vmm with max=64 may use at most this many more CPU ticks
+# (USER_HZ, 100/s) than with max=2. A thundering herd of 63 parked threads
+# costs hundreds of ticks a second; the idle guest itself costs a few a second.
+IDLE_SECONDS = 5
+IDLE_MARGIN_TICKS = 10
+
+
+def _idle_ticks_close(res):
+    """The idle cost of max=64 is that of max=2, within a few ticks."""
+    if len(res.runs) < 2:
+        return "both runs did not complete"
+    got = [r.l("idle-ticks") for r in res.runs[:2]]
+    if not all(v and v.isdigit() for v in got):
+        return f"idle ticks not measured: {got!r}"
+    max2, max64 = int(got[0]), int(got[1])
+    print(f"    idle vmm CPU over {IDLE_SECONDS} s: max=2 {max2} ticks, max=64 {max64} ticks; "
+          f"context switches: max=2 {res.runs[0].l('idle-ctxsw')}, "
+          f"max=64 {res.runs[1].l('idle-ctxsw')}")
+    if max64 > max2 + IDLE_MARGIN_TICKS:
+        return (f"idle max=64 used {max64} ticks in {IDLE_SECONDS} s, "
+                f"max=2 {max2} (margin {IDLE_MARGIN_TICKS})")
+    return None
+
+
+def _all_threads_exist(res):
+    """Run 1 really has a thread per possible vCPU (64 + the main thread)."""
+    n = res.runs[1].l("threads") if len(res.runs) > 1 else None
+    if not (n and n.isdigit() and int(n) >= 65):
+        return f"max=64 run has {n!r} threads, expected at least 65"
+    return None
+
+
+# Run 0: boot=1,max=2; run 1: boot=1,max=64. For each, once the guest is idle,
+# L1 reads vmm's utime+stime (and its threads' context switches) over a few
+# seconds, then adds CPU 1 to tell the guest to power off (no onliner runs,
+# so the guest stays on one CPU).
+CASES = [
+    Case("hotplug_idle_cost_max64_vs_max2",
+         runs=["--cpus boot=1,max=2 --memory 256M --api-socket {socket}",
+               "--cpus boot=1,max=64 --memory 256M --api-socket {socket}"],
+         needs_vmmctl=True,
+         guest_script='''
+             echo "E2E ready"
+             while read -r e </sys/devices/system/cpu/enabled && [ "$e" = 0 ]; do
+                 sleep 1
+             done
+             echo "E2E signalled enabled=$e"
+         ''',
+         l1_script=f'''
+             ticks() {{ awk '{{ print $14 + $15 }}' /proc/$1/stat; }}
+             ctxsw() {{ cat /proc/$1/task/*/status | awk '/ctxt_switches/ {{ n += $2 }} END {{ print n }}'; }}
+             old=
+             for run in 0 1; do
+                 while pid=$(pidof vmm); [ -z "$pid" ] || [ "$pid" = "$old" ]; do usleep 100000; done
+                 e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+                 sleep 3
+                 t0=$(ticks $pid); c0=$(ctxsw $pid)
+                 sleep {IDLE_SECONDS}
+                 t1=$(ticks $pid); c1=$(ctxsw $pid)
+                 echo "E2E-L1 idle-ticks=$((t1 - t0))"
+                 echo "E2E-L1 idle-ctxsw=$((c1 - c0))"
+                 echo "E2E-L1 threads=$(ls /proc/$pid/task | wc -l)"
+                 e2e_ctl cpu add 1 || exit 1
+                 old=$pid
+             done
+         ''',
+         timeout=420, vmm_timeout=180,
+         checks=[_all_threads_exist, _idle_ticks_close, vmm_exit(0)]),
+]
