@@ -97,7 +97,8 @@ static int hp_cpu_remove(void *opaque, unsigned id)
 	default:
 		return -VM_ERR_NOT_ENABLED;
 	}
-	vm_log(vm, "hotplug: vcpu%u remove event raised", id);
+	vm_log(vm, "hotplug: vcpu%u remove event raised (block accesses %llu)", id,
+	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	raise_hotplug_event(vm);
 	return 0;
 }
@@ -198,7 +199,8 @@ static void hp_command(void *opaque, unsigned cpu, uint32_t cmd)
 		       r == -EBUSY ? "it is still on" : "its removal was not requested");
 		return;
 	}
-	vm_log(vm, "hotplug: vcpu%u ejected by the guest, now disabled", cpu);
+	vm_log(vm, "hotplug: vcpu%u ejected by the guest, now disabled (block accesses %llu)", cpu,
+	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_DISABLED, .cpu = cpu });
 }
 

@@ -71,3 +71,72 @@ CASES = [
          timeout=420, vmm_timeout=180,
          checks=[_all_threads_exist, _idle_ticks_close, vmm_exit(0)]),
 ]
+
+
+# vmm logs its count of hotplug-block accesses (each one a guest exit) when
+# it raises an event and when the guest reports back.
+_ACCESSES = r"hotplug: vcpu(\d+) (enabled, insert event raised|remove event raised|" \
+            r"_OST event 0x1 status 0x0|ejected by the guest, now disabled).*\(block accesses (\d+)\)"
+
+
+def _block_exits(run):
+    """(exits of the hot-add, exits of the hot-remove) of vCPU 3 in a run."""
+    import re
+    seen = {}
+    for _, text in run.lines:
+        m = re.search(_ACCESSES, text)
+        if m and m.group(1) == "3":
+            seen.setdefault(m.group(2).split()[0].rstrip(","), int(m.group(3)))
+    try:
+        return (seen["_OST"] - seen["enabled"], seen["ejected"] - seen["remove"])
+    except KeyError:
+        return None
+
+
+def _exits_independent_of_max(res):
+    """A hot-add or hot-remove costs the same block exits at max=8 and max=64."""
+    if len(res.runs) < 2:
+        return "both runs did not complete"
+    got = [_block_exits(r) for r in res.runs[:2]]
+    if None in got:
+        return f"block access counts missing from the log: {got!r}"
+    (add8, rm8), (add64, rm64) = got
+    print(f"    hotplug-block exits of one hot-add: max=8 {add8}, max=64 {add64}; "
+          f"of one hot-remove: max=8 {rm8}, max=64 {rm64}")
+    if add64 > add8 + 4 or rm64 > rm8 + 4:
+        return f"exits grow with max: add {add8} -> {add64}, remove {rm8} -> {rm64}"
+    return None
+
+
+# One hot-add and one hot-remove of vCPU 3 at max=8, then at max=64.
+CASES += [
+    Case("hotplug_exits_max8_vs_max64",
+         runs=["--cpus boot=1,max=8 --memory 256M --api-socket {socket}",
+               "--cpus boot=1,max=64 --memory 256M --api-socket {socket}"],
+         needs_vmmctl=True,
+         dmesg=r"FW_BUG|WARNING:|Eject incomplete|Call trace",
+         guest_script='''
+             e2e_onliner & op=$!
+             echo "E2E ready"
+             e2e_wait_state 0,3/0,3 300 || exit 1
+             e2e_wait_state 0/0 300 || exit 1
+             kill $op
+             e2e_report final
+         ''',
+         l1_script='''
+             old=
+             for run in 0 1; do
+                 while pid=$(pidof vmm); [ -z "$pid" ] || [ "$pid" = "$old" ]; do usleep 100000; done
+                 e2e_wait_socket 30 && e2e_wait_guest "E2E ready" 200 || exit 1
+                 e2e_ctl cpu add 3 || exit 1
+                 e2e_wait_guest "E2E state=0,3/0,3" 120 || exit 1
+                 e2e_ctl cpu remove 3 || exit 1
+                 old=$pid
+             done
+         ''',
+         timeout=600, vmm_timeout=280,
+         checks=[_exits_independent_of_max,
+                 lambda res: next((f"run {r.index}: guest dmesg: {r.dmesg[0]}"
+                                   for r in res.runs if r.dmesg), None),
+                 vmm_exit(0)]),
+]
