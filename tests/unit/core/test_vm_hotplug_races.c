@@ -17,6 +17,7 @@
 
 #include "arch/arm64/layout.h"
 #include "arch/arm64/psci.h"
+#include "hp_guest.h"
 #include "testvm.h"
 
 #define HP(reg) (CPUHP_BASE + CPUHP_REG_##reg)
@@ -284,29 +285,11 @@ static void test_cpu_on_races_eject(void **state)
 
 struct chaos {
 	struct testvm *t;
+	struct hp_guest *g;
 	pthread_mutex_t lock;
-	bool stop;
 	unsigned seed;
 	unsigned adds_ok, removes_ok, cancels_ok;
-	char error[256];
 };
-
-static void chaos_fail(struct chaos *c, const char *msg, unsigned cpu, long v)
-{
-	pthread_mutex_lock(&c->lock);
-	if (!c->error[0])
-		snprintf(c->error, sizeof(c->error), "%s (cpu %u, %ld)", msg, cpu, v);
-	c->stop = true;
-	pthread_mutex_unlock(&c->lock);
-}
-
-static bool stopped(struct chaos *c)
-{
-	pthread_mutex_lock(&c->lock);
-	bool s = c->stop;
-	pthread_mutex_unlock(&c->lock);
-	return s;
-}
 
 static void *client(void *arg)
 {
@@ -316,22 +299,22 @@ static void *client(void *arg)
 	pthread_mutex_lock(&c->lock);
 	seed = c->seed++;
 	pthread_mutex_unlock(&c->lock);
-	for (int i = 0; i < OPS_PER_CLIENT && !stopped(c); i++) {
+	for (int i = 0; i < OPS_PER_CLIENT && !hp_guest_stopped(c->g); i++) {
 		unsigned id = 1 + (unsigned)rand_r(&seed) % (MAXC - 1);
 		int op = rand_r(&seed) % 3, rc;
 
 		if (op == 0) {
 			rc = vm_api_ops.cpu_add(c->t->vm, (int)id);
 			if (rc != (int)id && rc != -VM_ERR_ALREADY_ENABLED && rc != -VM_ERR_BUSY)
-				chaos_fail(c, "cpu_add", id, rc);
+				hp_guest_fail(c->g, "cpu_add", id, rc);
 		} else if (op == 1) {
 			rc = vm_api_ops.cpu_remove(c->t->vm, id);
 			if (rc && rc != -VM_ERR_NOT_ENABLED && rc != -VM_ERR_BUSY)
-				chaos_fail(c, "cpu_remove", id, rc);
+				hp_guest_fail(c->g, "cpu_remove", id, rc);
 		} else {
 			rc = vm_api_ops.cpu_remove_cancel(c->t->vm, id, NULL);
 			if (rc && rc != -VM_ERR_INVALID_STATE && rc != -VM_ERR_NOT_ENABLED)
-				chaos_fail(c, "cpu_remove_cancel", id, rc);
+				hp_guest_fail(c->g, "cpu_remove_cancel", id, rc);
 		}
 		/* Roughly the pace of API clients: the guest gets to run in between. */
 		nanosleep(&(struct timespec){ 0, (long)(rand_r(&seed) % 400) * 1000 }, NULL);
@@ -344,105 +327,28 @@ static void *client(void *arg)
 	return NULL;
 }
 
-static bool g_read(struct chaos *c, uint64_t addr, uint32_t *v)
-{
-	bool ok;
-
-	*v = (uint32_t)fake_hv_mmio_read(c->t->fh, 0, addr, 4, TMO, &ok);
-	if (!ok)
-		chaos_fail(c, "guest MMIO read not answered", 0, (long)addr);
-	return ok;
-}
-
-static void g_write(struct chaos *c, uint64_t addr, uint32_t v)
-{
-	unsigned n = fake_hv_answer_count(c->t->fh, 0);
-
-	fake_hv_push_mmio_write(c->t->fh, 0, addr, 4, v);
-	if (!fake_hv_wait_answers(c->t->fh, 0, n + 1, TMO))
-		chaos_fail(c, "guest MMIO write not answered", 0, (long)addr);
-}
-
-/* The guest, on vCPU 0: scan; bring inserted CPUs up; offline and eject removed ones. */
-static void *guest(void *arg)
-{
-	struct chaos *c = arg;
-	struct testvm *t = c->t;
-
-	while (!stopped(c)) {
-		uint32_t id, st, ev;
-
-		if (!g_read(c, GED_BASE, &ev))
-			break;
-		for (unsigned n = 0; n < MAXC && !stopped(c); n++) {
-			if (!g_read(c, HP(NEXT_EVENT), &id) || id == CPUHP_NO_EVENT)
-				break;
-			if (id >= MAXC || id == 0) {
-				chaos_fail(c, "NEXT_EVENT named a bad CPU", id, id);
-				break;
-			}
-			if (!g_read(c, HP(STATUS), &st))
-				break;
-			if (st & CPUHP_STATUS_INSERT) {
-				g_write(c, HP(COMMAND), CPUHP_CMD_CLEAR_INSERT);
-				int64_t r = fake_hv_call(t->fh, 0, PSCI_FN64_CPU_ON,
-							 arm64_mpidr_of_vcpu(id), ENTRY, 0, TMO);
-				/* DENIED: removed and ejected meanwhile; ALREADY_ON: a cancel. */
-				if (r != PSCI_RET_SUCCESS && r != PSCI_RET_ALREADY_ON &&
-				    r != PSCI_RET_ON_PENDING && r != PSCI_RET_DENIED)
-					chaos_fail(c, "CPU_ON", id, (long)r);
-			}
-			if (st & CPUHP_STATUS_REMOVE) {
-				struct cpu_info ci;
-
-				g_write(c, HP(COMMAND), CPUHP_CMD_CLEAR_REMOVE);
-				if (vm_api_ops.cpu_get(t->vm, id, &ci) == 0 && ci.online) {
-					fake_hv_push_hypercall(t->fh, id, PSCI_FN_CPU_OFF, 0, 0, 0);
-					for (int w = 0; w < TMO && ci.online; w++) {
-						nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-						(void)vm_api_ops.cpu_get(t->vm, id, &ci);
-					}
-				}
-				g_write(c, HP(SELECT), id);
-				g_write(c, HP(COMMAND), CPUHP_CMD_EJECT);
-			}
-		}
-		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
-	}
-	return NULL;
-}
-
 static void test_concurrent_clients_and_guest(void **state)
 {
 	struct testvm t;
 	const struct testvm_opts o = { .boot = 1, .max = MAXC, .mode = BOOT_MODE_ACPI };
-	struct chaos c = { .t = &t, .seed = 12345 };
-	pthread_t cl[CLIENTS], g;
+	struct hp_guest g;
+	struct chaos c = { .t = &t, .g = &g, .seed = 12345 };
+	pthread_t cl[CLIENTS];
 
 	(void)state;
 	create_ok(&t, &o);
 	start_ok(&t);
 	pthread_mutex_init(&c.lock, NULL);
-	pthread_create(&g, NULL, guest, &c);
+	hp_guest_start(&g, &t);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_create(&cl[i], NULL, client, &c);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_join(cl[i], NULL);
 	/* Let the guest finish what is pending (pending cancels become device checks). */
-	for (int w = 0; w < TMO; w++) {
-		bool busy = false;
-		for (unsigned id = 0; id < MAXC; id++)
-			busy |= cpu_hp_has_event(hp_state(&t, id));
-		if (!busy || stopped(&c))
-			break;
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-	}
-	pthread_mutex_lock(&c.lock);
-	c.stop = true;
-	pthread_mutex_unlock(&c.lock);
-	pthread_join(g, NULL);
-	if (c.error[0])
-		fail_msg("%s", c.error);
+	bool settled = hp_guest_settle(&g, TMO);
+	if (!hp_guest_stop(&g))
+		fail_msg("%s", g.error);
+	assert_true(settled);
 	print_message("adds %u, removes %u, cancels %u\n", c.adds_ok, c.removes_ok, c.cancels_ok);
 	assert_true(c.adds_ok > 0 && c.removes_ok > 0);
 
