@@ -2,27 +2,32 @@
 from bed import Case
 from bed.checks import vmm_exit
 
-# Over IDLE_SECONDS, vmm with max=64 may use at most this many more CPU ticks
-# (USER_HZ, 100/s) than with max=2. A thundering herd of 63 parked threads
-# costs hundreds of ticks a second; the idle guest itself costs a few a second.
+# Over IDLE_SECONDS, vmm with max=64 may use at most a few more CPU ticks
+# (USER_HZ, 100/s) than with max=2, plus a quarter: the idle guest's own cost
+# (its timer ticks, emulated) varies with the load on the emulating host, from
+# 30 to 90 ticks between runs on a busy 2-core host. A thundering herd of 63
+# parked threads costs over 1000 ticks and 35000 context switches in 5 s; an
+# idle vmm switches a few hundred times, whatever max is.
 IDLE_SECONDS = 5
 IDLE_MARGIN_TICKS = 10
+IDLE_MARGIN_CTXSW = 200
 
 
 def _idle_ticks_close(res):
     """The idle cost of max=64 is that of max=2, within a few ticks."""
     if len(res.runs) < 2:
         return "both runs did not complete"
-    got = [r.l("idle-ticks") for r in res.runs[:2]]
+    got = [r.l("idle-ticks") for r in res.runs[:2]] + [r.l("idle-ctxsw") for r in res.runs[:2]]
     if not all(v and v.isdigit() for v in got):
-        return f"idle ticks not measured: {got!r}"
-    max2, max64 = int(got[0]), int(got[1])
+        return f"idle cost not measured: {got!r}"
+    max2, max64, cs2, cs64 = (int(v) for v in got)
     print(f"    idle vmm CPU over {IDLE_SECONDS} s: max=2 {max2} ticks, max=64 {max64} ticks; "
-          f"context switches: max=2 {res.runs[0].l('idle-ctxsw')}, "
-          f"max=64 {res.runs[1].l('idle-ctxsw')}")
-    if max64 > max2 + IDLE_MARGIN_TICKS:
+          f"context switches: max=2 {cs2}, max=64 {cs64}")
+    if max64 > max2 + IDLE_MARGIN_TICKS + max2 // 4:
         return (f"idle max=64 used {max64} ticks in {IDLE_SECONDS} s, "
-                f"max=2 {max2} (margin {IDLE_MARGIN_TICKS})")
+                f"max=2 {max2} (margin {IDLE_MARGIN_TICKS} + {max2 // 4})")
+    if cs64 > cs2 + IDLE_MARGIN_CTXSW:
+        return f"idle max=64 switched context {cs64} times in {IDLE_SECONDS} s, max=2 {cs2}"
     return None
 
 
