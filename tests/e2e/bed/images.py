@@ -6,6 +6,7 @@ image and an unchanged one is reused. Old images are pruned (LRU)."""
 import hashlib
 import os
 import shlex
+import time
 from pathlib import Path
 
 from .cpio import CpioWriter
@@ -84,10 +85,19 @@ def _build(cache: Path, prefix: str, spec: Spec, keep: int) -> Path:
     return out
 
 
+# An image built in the last hour may belong to a run still waiting for the
+# machine lock (other checkouts share the cache): never prune those.
+PRUNE_MIN_AGE_S = 3600
+
+
 def _prune(cache: Path, prefix: str, keep: int):
     old = sorted(cache.glob(f"{prefix}-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
     for p in old[keep:]:
-        p.unlink(missing_ok=True)
+        try:
+            if time.time() - p.stat().st_mtime > PRUNE_MIN_AGE_S:
+                p.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
 
 
 def sh_assign(name, value) -> str:
