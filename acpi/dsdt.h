@@ -18,6 +18,7 @@
 #define DSDT_STA_PRESENT_ENABLED	0x0F
 
 /* Notify values (ACPI 6.5 table 5.166). */
+#define DSDT_NOTIFY_BUS_CHECK		0
 #define DSDT_NOTIFY_DEVICE_CHECK	1
 #define DSDT_NOTIFY_EJECT_REQUEST	3
 

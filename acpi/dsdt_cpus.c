@@ -93,9 +93,12 @@ static struct aml *method_cnot(struct aml_ctx *ctx, const struct acpi_platform *
 
 /*
  * CSCN: take the pending insert/remove events one at a time from NEXT_EVENT
- * (which selects the CPU), acknowledge each and notify the OS: Device Check
- * for an insert (it then reads _STA and onlines the CPU), Eject Request for
- * a remove (it offlines the CPU and calls _EJ0). A scan costs a few MMIO
+ * (which selects the CPU), acknowledge each and notify the OS: Bus Check
+ * on the CPU for an insert (it then reads _STA and registers the CPU),
+ * Eject Request for a remove (it offlines the CPU and calls _EJ0). Not a
+ * Device Check: Linux answers that by re-enumerating the parent, i.e.
+ * evaluating _STA of every possible CPU, which would make a hot-add cost
+ * exits per possible CPU again; a Bus Check re-enumerates from the CPU. A scan costs a few MMIO
  * exits per event, not per possible CPU. At most one round per possible CPU:
  * events raised meanwhile raise the GED again. Notifications are queued by
  * the OS, so sending them outside the lock only keeps the locked section short.
@@ -132,7 +135,7 @@ static struct aml *method_cscn(struct aml_ctx *ctx, const struct acpi_platform *
 
 	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_INSERT));
 	call[0] = aml_local(ctx, 0);
-	call[1] = aml_int(ctx, DSDT_NOTIFY_DEVICE_CHECK);
+	call[1] = aml_int(ctx, DSDT_NOTIFY_BUS_CHECK);
 	aml_append(cond, aml_call(ctx, "CNOT", 2, call));
 	aml_append(loop, cond);
 	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_REMOVE));

@@ -129,7 +129,7 @@ static int hp_cpu_remove_cancel(void *opaque, unsigned id, struct cpu_info *out)
 		return 0;
 	}
 	vm_log(vm, "hotplug: removal of vcpu%u cancelled after the guest acknowledged it; "
-	       "it stays enabled, device check sent", id);
+	       "it stays enabled, the guest is notified again", id);
 	raise_hotplug_event(vm);
 	return 0;
 }

@@ -65,7 +65,7 @@ struct vm_api_ops {
 	int (*cpu_get)(void *vm, unsigned id, struct cpu_info *out);
 	/*
 	 * A remove the guest did not complete: cancel it (if the guest had
-	 * acknowledged it, it is told the CPU stays, with a device check).
+	 * acknowledged it, it is told the CPU stays: notified again).
 	 * Returns 0, or -VM_ERR_NOT_ENABLED if the guest ejected the CPU
 	 * already, -VM_ERR_INVALID_STATE if no remove was in progress.
 	 * out (may be NULL) receives the CPU's state afterwards.

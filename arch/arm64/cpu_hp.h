@@ -8,7 +8,7 @@
  *   enabled --remove--> remove-requested --scan acks--> remove-acknowledged
  *   remove-requested | remove-acknowledged --_EJ0 while off--> disabled
  *   remove-requested --cancel--> enabled
- *   remove-acknowledged --cancel--> insert-pending (the guest gets a device check)
+ *   remove-acknowledged --cancel--> insert-pending (the guest is notified again)
  *
  * Every state but disabled is "enabled" for the guest: _STA reads Enabled
  * and PSCI CPU_ON may start it. Whether it runs is the PSCI power state.
@@ -57,7 +57,7 @@ int cpu_hp_eject(struct psci_cpus *cpus, unsigned id) WUR;
 /*
  * Drop a removal the guest did not complete. remove-requested -> enabled
  * (the guest never saw it); remove-acknowledged -> insert-pending and
- * *notify set: the guest must be told with a device check. -EALREADY: the
+ * *notify set: the guest must be told (insert event). -EALREADY: the
  * guest ejected it already (disabled); -EINVAL: no removal in flight.
  */
 int cpu_hp_cancel_remove(struct psci_cpus *cpus, unsigned id, bool *notify) WUR;

@@ -81,7 +81,7 @@ CASES = [
 # vmm logs its count of hotplug-block accesses (each one a guest exit) when
 # it raises an event and when the guest reports back.
 _ACCESSES = r"hotplug: vcpu(\d+) (enabled, insert event raised|remove event raised|" \
-            r"_OST event 0x1 status 0x0|ejected by the guest, now disabled).*\(block accesses (\d+)\)"
+            r"_OST event 0x[01] status 0x0|ejected by the guest, now disabled).*\(block accesses (\d+)\)"
 
 
 def _block_exits(run):

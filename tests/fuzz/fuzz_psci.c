@@ -125,7 +125,7 @@ static void hotplug_step(struct psci_cpus *cpus, uint8_t op, uint8_t a)
 	}
 	invariant(rc <= 0, "a transition returned a positive value", id);
 	invariant(!notify || (rc == 0 && cpus->cpu[id].hp == CPU_HP_INSERT_PENDING),
-		  "a cancel asked for a device check without an insert event", id);
+		  "a cancel asked to notify the guest without an insert event", id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -190,7 +190,7 @@ static void test_next_event(void **state)
 	assert_int_equal(cpu_hp_next_event(&t.cpus), 3);
 	assert_int_equal(cpu_hp_ack_remove(&t.cpus, 3), 0);
 	assert_int_equal(cpu_hp_next_event(&t.cpus), -ENOENT);
-	/* A cancel after the acknowledgement is an event again: the device check. */
+	/* A cancel after the acknowledgement is an event again: the guest is told. */
 	bool notify;
 	assert_int_equal(cpu_hp_cancel_remove(&t.cpus, 3, &notify), 0);
 	assert_true(notify);

@@ -184,7 +184,7 @@ static void test_cancel_after_ack(void **state)
 	assert_true(c.online);
 	assert_int_equal(c.pending, CPU_PENDING_INSERT);
 	assert_string_equal(c.state, "insert-pending");
-	/* The guest is told: GED raised, the scan finds a Device Check for CPU 1. */
+	/* The guest is told: GED raised, the scan finds an insert event for CPU 1. */
 	assert_int_equal(fake_hv_irq_calls(t.fh, GED_SPI, true), raised + 1);
 	assert_int_equal(mmio_read(&t, 0, GED_BASE, 4), GED_EVENT_CPU_HOTPLUG);
 	assert_int_equal(scan(&t, 0, &st), 1);
@@ -344,7 +344,7 @@ static void test_concurrent_clients_and_guest(void **state)
 		pthread_create(&cl[i], NULL, client, &c);
 	for (int i = 0; i < CLIENTS; i++)
 		pthread_join(cl[i], NULL);
-	/* Let the guest finish what is pending (pending cancels become device checks). */
+	/* Let the guest finish what is pending (pending cancels become insert events). */
 	bool settled = hp_guest_settle(&g, TMO);
 	if (!hp_guest_stop(&g))
 		fail_msg("%s", g.error);
