@@ -59,18 +59,16 @@ struct expect {
 #define RR CPU_HP_REMOVE_REQUESTED
 #define RA CPU_HP_REMOVE_ACKED
 
-/* [from][op] for vCPU 1 powered off. */
+/* [from][op] for vCPU 1 powered off: { rc, state after, notify }. */
+#define TO(s) { 0, s, false }
+#define NO(rc, s) { rc, s, false }
 static const struct expect table_off[CPU_HP_NR_STATES][NR_OPS] = {
-	[D] = { { 0, IP }, { -ENODEV, D }, { -EINVAL, D }, { -EINVAL, D }, { -EINVAL, D },
-		{ -EALREADY, D } },
-	[IP] = { { -EALREADY, IP }, { -EBUSY, IP }, { 0, E }, { -EINVAL, IP }, { -EINVAL, IP },
-		 { -EINVAL, IP } },
-	[E] = { { -EALREADY, E }, { 0, RR }, { -EINVAL, E }, { -EINVAL, E }, { -EINVAL, E },
-		{ -EINVAL, E } },
-	[RR] = { { -EBUSY, RR }, { -EBUSY, RR }, { -EINVAL, RR }, { 0, RA }, { 0, D },
-		 { 0, E } },
-	[RA] = { { -EBUSY, RA }, { -EBUSY, RA }, { -EINVAL, RA }, { -EINVAL, RA }, { 0, D },
-		 { 0, IP, true } },
+	/*        add               remove            ack insert        ack remove        eject             cancel */
+	[D]  = { TO(IP),           NO(-ENODEV, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EALREADY, D) },
+	[IP] = { NO(-EALREADY, IP), NO(-EBUSY, IP),  TO(E),            NO(-EINVAL, IP),  NO(-EINVAL, IP),  NO(-EINVAL, IP) },
+	[E]  = { NO(-EALREADY, E), TO(RR),           NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E) },
+	[RR] = { NO(-EBUSY, RR),   NO(-EBUSY, RR),   NO(-EINVAL, RR),  TO(RA),           TO(D),            TO(E) },
+	[RA] = { NO(-EBUSY, RA),   NO(-EBUSY, RA),   NO(-EINVAL, RA),  NO(-EINVAL, RA),  TO(D),            { 0, IP, true } },
 };
 
 static void test_every_transition_from_every_state(void **state)
