@@ -33,6 +33,9 @@ void cli_usage(FILE *f)
 		"                          where the guest's serial console goes (default stdio)\n"
 		"  --api-socket PATH       serve the JSON-RPC API on this unix socket\n"
 		"  --rng src=PATH|on|off   virtio-rng entropy device (default on, src=/dev/urandom)\n"
+		"  --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N]\n"
+		"                          virtio-net on a tap: opened (created if needed) by name,\n"
+		"                          or already-open tap fds, one per queue pair; repeatable\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
@@ -185,7 +188,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--rng",
+		"--console", "--api-socket", "--dump-acpi", "--rng", "--net",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -276,6 +279,9 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			cfg->dump_acpi_dir = val;
 		} else if (!strcmp(name, "--rng")) {
 			if (parse_rng(val, cfg, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--net")) {
+			if (parse_net(val, cfg, err, errlen))
 				return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", name);

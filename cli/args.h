@@ -27,6 +27,8 @@ int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t e
 /* --rng src=PATH|on|off (cli/args_rng.c); the default is on, from /dev/urandom. */
 int parse_rng(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 void cli_rng_default(struct vm_config *cfg);
+/* --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N] (cli/args_net.c); repeatable. */
+int parse_net(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 /* The largest max= the machine layout allows. */
 unsigned cli_max_vcpus(void);
 void cli_usage(FILE *f);

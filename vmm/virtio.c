@@ -23,6 +23,11 @@ int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 		}
 		close(fd);
 	}
+	for (unsigned i = 0; i < cfg->nr_net; i++) {
+		int r = vm_net_check(&cfg->net[i], err, errlen);
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -143,6 +148,9 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 		switch (plan[i].kind) {
 		case VM_VIRTIO_RNG:
 			r = add_rng(vm, &plan[i], err, errlen);
+			break;
+		case VM_VIRTIO_NET:
+			r = vm_virtio_add_net(vm, &plan[i], err, errlen);
 			break;
 		default:
 			snprintf(err, errlen, "virtio device kind %d is not supported", plan[i].kind);

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .cpio import CpioWriter
 from .modules import ModuleCache
+from .tools import build_tool
 
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 L1_KERNEL = "/e2e/Image"
@@ -183,4 +184,11 @@ def build_l1(cfg, case, l2: Path) -> Path:
     s.file(L1_INITRD, l2, 0o644)
     for dst, src in sorted(case.l1_files.items()):
         add_tree(s, dst, src)
+    if case.l1_modules:
+        kos = ModuleCache(cfg.cache, cfg.kernel).resolve(case.l1_modules)
+        for ko in kos:
+            s.file(f"lib/modules/{ko.name}", ko, 0o644)
+        s.data("e2e/l1-modules", "".join(f"{ko.name}\n" for ko in kos))
+    for name in case.l1_tools:
+        s.file(f"bin/{name}", build_tool(cfg.cache, GUEST_DIR / f"{name}.c"))
     return _build(cfg.cache, "l1", s, KEEP_L1)
