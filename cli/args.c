@@ -31,18 +31,30 @@ void cli_usage(FILE *f)
 		"                          hotplug) or with a device tree\n"
 		"  --console stdio|file=PATH|none\n"
 		"                          where the guest's serial console goes (default stdio)\n"
+		"  --disk path=FILE[,readonly=on][,direct=on][,num_queues=N][,queue_size=N][,serial=ID]\n"
+		"                          a virtio-blk disk on a raw image or block device\n"
+		"                          (repeatable, up to %u): readonly=on refuses writes,\n"
+		"                          direct=on bypasses the host page cache (O_DIRECT),\n"
+		"                          num_queues defaults to one per possible vCPU (at most %u),\n"
+		"                          queue_size to %u; serial is what the guest reads as\n"
+		"                          the disk's id (20 characters at most)\n"
 		"  --api-socket PATH       serve the API on this unix socket: JSON-RPC and the\n"
 		"                          cloud-hypervisor REST dialect (docs/api-rest.md)\n"
 		"  -v, -vv, ...            more log lines (repeatable)\n"
 		"  --seccomp false         accepted for cloud-hypervisor compatibility; vmm has\n"
 		"                          no seccomp filter, so only false is accepted\n"
+		"  --rng src=PATH|on|off   virtio-rng entropy device (default on, src=/dev/urandom)\n"
+		"  --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N]\n"
+		"                          virtio-net on a tap: opened (created if needed) by name,\n"
+		"                          or already-open tap fds, one per queue pair; repeatable\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
 		"Exit status: 0 guest powered off or stopped by SIGTERM/SIGINT/API shutdown,\n"
 		"1 hypervisor error or guest crash, 2 bad arguments or input files,\n"
 		"3 guest requested a reset (reboot is not supported).\n",
-		cli_max_vcpus(), boot_cmdline_max(BOOT_MODE_ACPI), boot_cmdline_max(BOOT_MODE_FDT));
+		cli_max_vcpus(), boot_cmdline_max(BOOT_MODE_ACPI), boot_cmdline_max(BOOT_MODE_FDT),
+		VM_MAX_DISKS, DISK_MAX_QUEUES, DISK_DEFAULT_QUEUE_SIZE);
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -151,6 +163,81 @@ static int parse_console(const char *v, struct vm_config *cfg, char *err, size_t
 	return 0;
 }
 
+static int parse_on_off(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true")) {
+		*out = true;
+	} else if (!strcmp(v, "off") || !strcmp(v, "false")) {
+		*out = false;
+	} else {
+		snprintf(err, errlen, "--disk: %s= expects on or off, got '%s'", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One --disk value: "path=FILE,readonly=on,..." (the path may contain no comma). */
+int parse_disk(const char *s, struct disk_config *d, char *err, size_t errlen)
+{
+	char buf[4096];
+
+	memset(d, 0, sizeof(*d));
+	d->queue_size = DISK_DEFAULT_QUEUE_SIZE;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--disk: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(err, errlen, "--disk: expected key=value, got '%s'", tok);
+			return -EINVAL;
+		}
+		*eq = 0;
+		const char *v = eq + 1;
+		int r = 0;
+		if (!strcmp(tok, "path")) {
+			strcpy(d->path, v);	/* fits: shorter than buf */
+		} else if (!strcmp(tok, "readonly")) {
+			r = parse_on_off(tok, v, &d->read_only, err, errlen);
+		} else if (!strcmp(tok, "direct")) {
+			r = parse_on_off(tok, v, &d->direct, err, errlen);
+		} else if (!strcmp(tok, "num_queues")) {
+			if (parse_uint(v, &d->num_queues) || d->num_queues < 1 || d->num_queues > DISK_MAX_QUEUES) {
+				snprintf(err, errlen, "--disk: num_queues='%s' must be 1 to %u", v, DISK_MAX_QUEUES);
+				r = -EINVAL;
+			}
+		} else if (!strcmp(tok, "queue_size")) {
+			unsigned q = 0;
+			if (parse_uint(v, &q) || q < 2 || q > DISK_MAX_QUEUE_SIZE || (q & (q - 1))) {
+				snprintf(err, errlen, "--disk: queue_size='%s' must be a power of two from 2 to %u",
+					 v, DISK_MAX_QUEUE_SIZE);
+				r = -EINVAL;
+			}
+			d->queue_size = q;
+		} else if (!strcmp(tok, "serial")) {
+			if (strlen(v) >= sizeof(d->serial)) {
+				snprintf(err, errlen, "--disk: serial='%s' is longer than 20 characters", v);
+				r = -EINVAL;
+			} else {
+				strcpy(d->serial, v);
+			}
+		} else {
+			snprintf(err, errlen, "--disk: unknown key '%s' (expected path, readonly, direct, "
+				 "num_queues, queue_size, serial)", tok);
+			r = -EINVAL;
+		}
+		if (r)
+			return r;
+	}
+	if (!d->path[0]) {
+		snprintf(err, errlen, "--disk: path= is required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The shared validation speaks of settings; here they are spelled as options. */
 static int check_config(const struct cli_args *out, char *err, size_t errlen)
 {
@@ -175,7 +262,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--seccomp",
+		"--console", "--api-socket", "--dump-acpi", "--seccomp", "--disk", "--rng", "--net",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -190,6 +277,7 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 
 	memset(out, 0, sizeof(*out));
 	vm_config_defaults(cfg);
+	cli_rng_default(cfg);
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -274,6 +362,20 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			out->seccomp_off = true;
 		} else if (!strcmp(name, "--dump-acpi")) {
 			cfg->dump_acpi_dir = val;
+		} else if (!strcmp(name, "--disk")) {
+			if (cfg->ndisks == VM_MAX_DISKS) {
+				snprintf(err, errlen, "--disk: at most %u disks", VM_MAX_DISKS);
+				return -EINVAL;
+			}
+			if (parse_disk(val, &cfg->disks[cfg->ndisks], err, errlen))
+				return -EINVAL;
+			cfg->ndisks++;
+		} else if (!strcmp(name, "--rng")) {
+			if (parse_rng(val, cfg, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--net")) {
+			if (parse_net(val, cfg, err, errlen))
+				return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", name);
 			return -EINVAL;

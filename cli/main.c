@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 		}
 		return status;
 	}
-	if (boot_check_files(&args.cfg, err, sizeof(err))) {
+	if (boot_check_files(&args.cfg, err, sizeof(err)) ||
+	    vm_virtio_check(&args.cfg, err, sizeof(err))) {
 		fprintf(stderr, "vmm: %s\n", err);
 		return CLI_EXIT_USAGE;
 	}

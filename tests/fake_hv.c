@@ -206,9 +206,9 @@ bool fake_hv_answer(struct fake_hv *fh, unsigned vcpu, unsigned idx, struct vcpu
 
 	pthread_mutex_lock(&fh->lock);
 	struct hv_vcpu *v = vcpu_of(fh, vcpu);
-	ok = idx < v->nanswers;
+	ok = idx < v->nanswers && v->nanswers - idx <= ACAP;
 	if (ok)
-		*out = v->answers[idx];
+		*out = v->answers[idx % ACAP];
 	pthread_mutex_unlock(&fh->lock);
 	return ok;
 }
@@ -321,6 +321,24 @@ unsigned fake_hv_irq_calls(struct fake_hv *fh, unsigned spi, bool level)
 	pthread_mutex_lock(&fh->lock);
 	for (unsigned i = 0; i < fh->nirqs; i++)
 		n += fh->irqs[i].spi == spi && fh->irqs[i].level == level;
+	pthread_mutex_unlock(&fh->lock);
+	return n;
+}
+
+unsigned fake_hv_ioeventfds(struct fake_hv *fh, struct fake_ioeventfd *out, unsigned cap)
+{
+	COPY_OUT(fh->ioeventfds, fh->nioeventfds, out, cap);
+}
+
+unsigned fake_hv_irqfds(struct fake_hv *fh, struct fake_irqfd *out, unsigned cap)
+{
+	COPY_OUT(fh->irqfds, fh->nirqfds, out, cap);
+}
+
+unsigned fake_hv_ioeventfd_hits(struct fake_hv *fh)
+{
+	pthread_mutex_lock(&fh->lock);
+	unsigned n = fh->ioeventfd_hits;
 	pthread_mutex_unlock(&fh->lock);
 	return n;
 }

@@ -14,7 +14,7 @@
 #include "fake_hv.h"
 
 #define QCAP	64	/* scripted exits waiting per vCPU */
-#define ACAP	256	/* answers kept per vCPU */
+#define ACAP	256	/* answers kept per vCPU: the latest ones */
 #define LOGCAP	4096	/* op and irq records */
 #define SMALLCAP 16	/* maps, forwarded ranges */
 
@@ -63,6 +63,10 @@ struct fake_hv {
 	unsigned nmaps;
 	struct fake_range fwd[SMALLCAP];
 	unsigned nfwd;
+	struct fake_ioeventfd ioeventfds[LOGCAP / 16];
+	unsigned nioeventfds, ioeventfd_hits;
+	struct fake_irqfd irqfds[LOGCAP / 16];
+	unsigned nirqfds;
 };
 
 /* The backend (fake_hv_backend.c) that fake_hv_new installs. */

@@ -10,6 +10,35 @@
 enum boot_mode { BOOT_MODE_ACPI, BOOT_MODE_FDT };
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 
+#define VM_MAX_NET 4
+#define VM_NET_MAX_PAIRS 7		/* VIRTIO_NET_MAX_PAIRS */
+#define VM_NET_NAME_MAX 16		/* IFNAMSIZ */
+
+/* One --net: a tap opened by name, or tap fds handed over already open. */
+struct vm_net_config {
+	char tap[VM_NET_NAME_MAX];	/* tap=NAME; "" with fd= */
+	int fds[VM_NET_MAX_PAIRS];	/* fd=N, one per queue pair */
+	unsigned nfds;
+	unsigned pairs;			/* queue pairs: num_queues / 2, or the fd count */
+	uint8_t mac[6];
+	bool have_mac;			/* false: a random locally administered address */
+};
+
+/* --disk: a virtio-blk device on a raw image or a block device. */
+struct disk_config {
+	char path[4096];	/* empty: unset */
+	bool read_only;
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	unsigned num_queues;	/* 0: one per possible vCPU, at most DISK_MAX_QUEUES */
+	unsigned queue_size;	/* descriptors per queue, a power of two */
+	char serial[21];	/* GET_ID answer (20 bytes at most); empty: none */
+};
+
+#define VM_MAX_DISKS 8
+#define DISK_MAX_QUEUES 16
+#define DISK_DEFAULT_QUEUE_SIZE 256
+#define DISK_MAX_QUEUE_SIZE 1024
+
 struct vm_config {
 	unsigned boot_cpus;
 	unsigned max_cpus;
@@ -23,6 +52,11 @@ struct vm_config {
 	const char *api_socket;		/* NULL: no API */
 	const char *dump_acpi_dir;	/* NULL: run the guest */
 	unsigned verbosity;		/* -v count: more log lines */
+	struct disk_config disks[VM_MAX_DISKS];
+	unsigned ndisks;
+	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
+	unsigned nr_net;
+	struct vm_net_config net[VM_MAX_NET];	/* virtio-net devices, in --net order */
 };
 
 #define VM_DEFAULT_MEMORY (512ULL << 20)

@@ -81,7 +81,9 @@ static bool step_finished(struct cpu_target *t, int n)
 		return true;	/* the guest ejected it */
 	if (waited < (uint64_t)t->remove_ms)
 		return false;
-	t->ops->cpu_remove_cancel(t->vm, cpu);
+	/* The guest may have ejected it just now: then the step is done. */
+	if (t->ops->cpu_remove_cancel(t->vm, cpu, NULL) == -VM_ERR_NOT_ENABLED)
+		return true;
 	stall(t, "the guest did not offline and eject vcpu%u within %d ms; it stays enabled",
 	      cpu, t->remove_ms);
 	return false;

@@ -37,10 +37,14 @@ static int f_cpu_remove(void *o, unsigned id)
 	return RC(o)->vm ? vm_api_ops.cpu_remove(RC(o)->vm, id) : -VM_ERR_INVALID_STATE;
 }
 
-static void f_cpu_remove_cancel(void *o, unsigned id)
+static int f_cpu_get(void *o, unsigned id, struct cpu_info *out)
 {
-	if (RC(o)->vm)
-		vm_api_ops.cpu_remove_cancel(RC(o)->vm, id);
+	return RC(o)->vm ? vm_api_ops.cpu_get(RC(o)->vm, id, out) : -VM_ERR_INVALID_STATE;
+}
+
+static int f_cpu_remove_cancel(void *o, unsigned id, struct cpu_info *out)
+{
+	return RC(o)->vm ? vm_api_ops.cpu_remove_cancel(RC(o)->vm, id, out) : -VM_ERR_INVALID_STATE;
 }
 
 static int f_pause(void *o)
@@ -64,6 +68,7 @@ const struct vm_api_ops host_vm_api_ops = {
 	.cpu_list = f_cpu_list,
 	.cpu_add = f_cpu_add,
 	.cpu_remove = f_cpu_remove,
+	.cpu_get = f_cpu_get,
 	.cpu_remove_cancel = f_cpu_remove_cancel,
 	.pause = f_pause,
 	.resume = f_resume,

@@ -142,7 +142,6 @@ static int kvm_create_vcpu(struct hv *hv, unsigned id, struct hv_vcpu **out)
 	}
 	/* Initialised powered off: only our PSCI CPU_ON ever starts a vCPU. */
 	struct kvm_vcpu_init init = k->init;
-	init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
 	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0) {
 		int e = -errno;
 		munmap(v->run, (size_t)k->run_size);
@@ -189,6 +188,34 @@ static int kvm_irq_line(struct hv *hv, unsigned spi, bool level)
 	return ioctl(k->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
 
+static int kvm_ioeventfd(struct hv *hv, uint64_t gpa, unsigned len, uint64_t datamatch, int fd)
+{
+	struct kvm_backend *k = backend_of(hv);
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	return ioctl(k->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+/* With the default arm64 routing, GSI n is SPI n (INTID 32 + n). */
+static int kvm_irqfd(struct hv *hv, unsigned spi, int fd, int resample_fd)
+{
+	struct kvm_backend *k = backend_of(hv);
+	struct kvm_irqfd irq = {
+		.fd = (uint32_t)fd,
+		.gsi = spi,
+	};
+	if (resample_fd >= 0) {
+		irq.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irq.resamplefd = (uint32_t)resample_fd;
+	}
+	return ioctl(k->vm_fd, KVM_IRQFD, &irq) < 0 ? -errno : 0;
+}
+
 static int set_reg(struct hv_vcpu *v, uint64_t id, uint64_t val)
 {
 	struct kvm_one_reg r = { .id = id, .addr = (uint64_t)(uintptr_t)&val };
@@ -203,10 +230,16 @@ static int get_reg(struct hv_vcpu *v, uint64_t id, uint64_t *val)
 
 static int kvm_vcpu_reset(struct hv_vcpu *v, uint64_t pc, uint64_t arg)
 {
-	struct kvm_vcpu_init init = v->kvm->init;	/* powered on */
+	/*
+	 * The same features as the first init (KVM may refuse a change), so
+	 * the vCPU comes out of reset powered off: make it runnable.
+	 */
+	struct kvm_vcpu_init init = v->kvm->init;
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 	int r;
 
-	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0)
+	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0 ||
+	    ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
 		return -errno;
 	if ((r = set_reg(v, CORE_REG(regs.regs[0]), arg)) ||
 	    (r = set_reg(v, CORE_REG(regs.regs[1]), 0)) ||
@@ -346,6 +379,8 @@ static const struct hv_ops kvm_ops = {
 	.create_vcpu = kvm_create_vcpu,
 	.create_gic = kvm_create_gic,
 	.irq_line = kvm_irq_line,
+	.ioeventfd = kvm_ioeventfd,
+	.irqfd = kvm_irqfd,
 	.vcpu_reset = kvm_vcpu_reset,
 	.vcpu_get_mpidr = kvm_vcpu_get_mpidr,
 	.vcpu_run = kvm_vcpu_run,
@@ -398,7 +433,8 @@ int hv_kvm_open(struct hv **out, char *err, unsigned errlen)
 		goto fail;
 	}
 	memset(k->init.features, 0, sizeof(k->init.features));
-	k->init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2;
+	/* One feature set for every init of every vCPU. */
+	k->init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2 | 1u << KVM_ARM_VCPU_POWER_OFF;
 
 	struct sigaction sa = { .sa_handler = kick_handler };	/* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);

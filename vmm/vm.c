@@ -101,7 +101,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		}
 		vm->psci.cpu[i] = (struct psci_cpu){
 			.mpidr = v->mpidr,
-			.enabled = i < vm->cfg.boot_cpus,
+			.hp = i < vm->cfg.boot_cpus ? CPU_HP_ENABLED : CPU_HP_DISABLED,
 			.power = PSCI_POWER_OFF,
 		};
 	}
@@ -131,11 +131,7 @@ static int add_devices(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot map devices: %s", strerror(-r));
 		return r;
 	}
-	for (unsigned i = 0; i < vm->cfg.boot_cpus; i++) {
-		if ((r = cpuhp_set_boot_enabled(&vm->cpuhp, i)))
-			return r;
-	}
-	return 0;
+	return vm_virtio_create_all(vm, err, errlen);
 fail:
 	snprintf(err, errlen, "cannot initialise devices: %s", strerror(-r));
 	return r;
@@ -219,7 +215,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		}
 		v->thread_started = true;
 		pthread_mutex_lock(&vm->lock);
-		bool enabled = vm->psci.cpu[i].enabled;
+		bool enabled = cpu_hp_is_enabled(vm->psci.cpu[i].hp);
 		pthread_mutex_unlock(&vm->lock);
 		name_vcpu_thread(vm, i, enabled);
 	}
@@ -321,6 +317,7 @@ int vm_resume(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	vm_join(vm);
+	vm_virtio_destroy_all(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
 		if (vm->vcpus[i].hv)
 			vm->hv->ops->vcpu_destroy(vm->vcpus[i].hv);

@@ -15,6 +15,20 @@ enum vm_run_state { VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_SHUTTING_DOWN };
 
 enum cpu_pending { CPU_PENDING_NONE, CPU_PENDING_INSERT, CPU_PENDING_REMOVE };
 
+/* A device of vm.info (the virtio-mmio transports). */
+struct vm_device_info {
+	const char *type;		/* "virtio-rng", "virtio-blk" */
+	uint64_t base;			/* MMIO window */
+	unsigned irq;			/* GIC INTID */
+	uint32_t status;		/* virtio device status */
+	bool ioeventfd;			/* notifications never reach a vCPU thread */
+	uint64_t notifies;		/* queue notifications served on the device's I/O thread */
+	uint64_t vcpu_notifies;		/* QueueNotify writes handled on vCPU threads */
+	uint64_t interrupts;
+};
+
+#define VM_INFO_MAX_DEVICES 32
+
 struct vm_info {
 	enum vm_run_state state;
 	unsigned boot_cpus, max_cpus, enabled_cpus, online_cpus;
@@ -22,6 +36,8 @@ struct vm_info {
 	uint64_t uptime_ms;
 	const char *boot_mode;		/* "acpi" or "fdt" */
 	bool hotplug_supported;		/* false in fdt mode */
+	unsigned ndevices;
+	struct vm_device_info devices[VM_INFO_MAX_DEVICES];
 };
 
 struct cpu_info {
@@ -29,7 +45,9 @@ struct cpu_info {
 	uint64_t mpidr;
 	bool enabled;			/* firmware view (_STA Enabled) */
 	bool online;			/* guest's PSCI view: running */
-	enum cpu_pending pending;
+	enum cpu_pending pending;	/* remove: requested or acknowledged by the guest */
+	const char *state;		/* the hotplug state: "disabled", "insert-pending",
+					 * "enabled", "remove-requested", "remove-acknowledged" */
 };
 
 /*
@@ -59,8 +77,16 @@ struct vm_api_ops {
 	int (*cpu_add)(void *vm, int id);
 	/* Returns 0 or -VM_ERR_*. */
 	int (*cpu_remove)(void *vm, unsigned id);
-	/* A remove whose wait timed out: drop the pending request. */
-	void (*cpu_remove_cancel)(void *vm, unsigned id);
+	/* One vCPU's state: 0 or -VM_ERR_NO_SUCH_CPU. */
+	int (*cpu_get)(void *vm, unsigned id, struct cpu_info *out);
+	/*
+	 * A remove the guest did not complete: cancel it (if the guest had
+	 * acknowledged it, it is told the CPU stays: notified again).
+	 * Returns 0, or -VM_ERR_NOT_ENABLED if the guest ejected the CPU
+	 * already, -VM_ERR_INVALID_STATE if no remove was in progress.
+	 * out (may be NULL) receives the CPU's state afterwards.
+	 */
+	int (*cpu_remove_cancel)(void *vm, unsigned id, struct cpu_info *out);
 	int (*pause)(void *vm);
 	int (*resume)(void *vm);
 	int (*shutdown)(void *vm);

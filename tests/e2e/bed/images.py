@@ -6,9 +6,12 @@ image and an unchanged one is reused. Old images are pruned (LRU)."""
 import hashlib
 import os
 import shlex
+import time
 from pathlib import Path
 
 from .cpio import CpioWriter
+from .modules import ModuleCache
+from .tools import build_tool
 
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 L1_KERNEL = "/e2e/Image"
@@ -84,10 +87,19 @@ def _build(cache: Path, prefix: str, spec: Spec, keep: int) -> Path:
     return out
 
 
+# An image built in the last hour may belong to a run still waiting for the
+# machine lock (other checkouts share the cache): never prune those.
+PRUNE_MIN_AGE_S = 3600
+
+
 def _prune(cache: Path, prefix: str, keep: int):
     old = sorted(cache.glob(f"{prefix}-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
     for p in old[keep:]:
-        p.unlink(missing_ok=True)
+        try:
+            if time.time() - p.stat().st_mtime > PRUNE_MIN_AGE_S:
+                p.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
 
 
 def sh_assign(name, value) -> str:
@@ -102,6 +114,11 @@ def build_l2(cfg, case) -> Path:
     s.data("e2e/config", sh_assign("E2E_CASE", case.name) + sh_assign("E2E_DMESG", case.dmesg or ""))
     if case.guest_script:
         s.data("e2e/guest.sh", case.guest_script)
+    if case.guest_modules:
+        kos = ModuleCache(cfg.cache, cfg.kernel).resolve(case.guest_modules)
+        for ko in kos:
+            s.file(f"lib/modules/{ko.name}", ko, 0o644)
+        s.data("e2e/modules", "".join(f"{ko.name}\n" for ko in kos))
     return _build(cfg.cache, "l2", s, KEEP_L2)
 
 
@@ -167,4 +184,11 @@ def build_l1(cfg, case, l2: Path) -> Path:
     s.file(L1_INITRD, l2, 0o644)
     for dst, src in sorted(case.l1_files.items()):
         add_tree(s, dst, src)
+    if case.l1_modules:
+        kos = ModuleCache(cfg.cache, cfg.kernel).resolve(case.l1_modules)
+        for ko in kos:
+            s.file(f"lib/modules/{ko.name}", ko, 0o644)
+        s.data("e2e/l1-modules", "".join(f"{ko.name}\n" for ko in kos))
+    for name in case.l1_tools:
+        s.file(f"bin/{name}", build_tool(cfg.cache, GUEST_DIR / f"{name}.c"))
     return _build(cfg.cache, "l1", s, KEEP_L1)

@@ -27,6 +27,9 @@ struct testvm_opts {
 	bool bad_magic;
 	int fail_err;			/* != 0: fail_op fails with it from the start */
 	enum fake_op fail_op;
+	const char *rng;		/* virtio-rng source; NULL: no virtio-rng */
+	const struct disk_config *disks;	/* --disk entries (ndisks) */
+	unsigned ndisks;
 };
 
 struct testvm {
