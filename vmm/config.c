@@ -75,6 +75,8 @@ void vm_config_owned_free(struct vm_config_owned *c)
 	free(c->initrd);
 	free(c->cmdline);
 	free(c->console_path);
-	c->kernel = c->initrd = c->cmdline = c->console_path = NULL;
+	free(c->rng_source);
+	c->kernel = c->initrd = c->cmdline = c->console_path = c->rng_source = NULL;
 	c->cfg.kernel = c->cfg.initrd = c->cfg.cmdline = c->cfg.console_path = NULL;
+	c->cfg.rng_source = NULL;
 }

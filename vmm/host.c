@@ -13,6 +13,7 @@
 #include "vmm/boot.h"
 #include "vmm/host.h"
 #include "vmm/log.h"
+#include "vmm/virtio.h"
 #include "vmm/vm.h"
 
 #define RC(opaque) ((struct run_ctx *)(opaque))
@@ -121,6 +122,8 @@ static int h_create(void *o, struct vm_config_owned *c, char *err, size_t errlen
 		return -EEXIST;
 	}
 	r = boot_check_files(&c->cfg, err, errlen);
+	if (!r)
+		r = vm_virtio_check(&c->cfg, err, errlen);
 	if (r) {
 		vm_config_owned_free(c);
 		return r;

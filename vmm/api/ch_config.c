@@ -1,9 +1,11 @@
 /*
  * cloud-hypervisor's VmConfig (the vm.create body) into struct vm_config.
  * Mapped: cpus.boot_vcpus/max_vcpus, memory.size, payload.kernel/initramfs/
- * cmdline, serial.mode. Accepted and ignored: settings that only tune or
- * describe (topology, hotplug_method/size, thp, mergeable, prefault,
- * num_pci_segments, landlock_enable, rng, and vsock until vmm has the
+ * cmdline, serial.mode, rng.src (virtio-rng; /dev/urandom when absent, as
+ * cloud-hypervisor does), disks[] (virtio-blk: path, readonly, direct,
+ * num_queues, queue_size, serial or else id). Accepted and ignored: settings
+ * that only tune or describe (topology, hotplug_method/size, thp, mergeable,
+ * prefault, num_pci_segments, landlock_enable, and vsock until vmm has the
  * device). Refused with a reason: what the guest would miss or what would
  * behave differently (devices vmm does not have, shared or huge-page memory,
  * confidential computing, firmware payloads).
@@ -129,10 +131,103 @@ static int map_serial(json_object *serial, struct vm_config_owned *c, char *err,
 	return 0;
 }
 
+static int map_rng(json_object *rng, struct vm_config_owned *c, char *err, size_t errlen)
+{
+	c->rng_source = strdup("/dev/urandom");
+	if (!c->rng_source)
+		return -ENOMEM;
+	if (get_str(rng, "src", &c->rng_source, err, errlen, "rng"))
+		return -EINVAL;
+	c->cfg.rng_source = c->rng_source;
+	return 0;
+}
+
+static int get_flag(json_object *o, const char *key, bool *out, char *err, size_t errlen,
+		    const char *where)
+{
+	json_object *v = member(o, key);
+
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		snprintf(err, errlen, "%s.%s must be true or false", where, key);
+		return -EINVAL;
+	}
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* One DiskConfig: the same limits as --disk. */
+static int map_disk(json_object *o, struct disk_config *d, char *err, size_t errlen)
+{
+	json_object *path = member(o, "path"), *serial = member(o, "serial");
+	uint64_t nq = 0, qs = DISK_DEFAULT_QUEUE_SIZE;
+
+	if (!serial)
+		serial = member(o, "id");
+	memset(d, 0, sizeof(*d));
+	if (!json_object_is_type(o, json_type_object))
+		return snprintf(err, errlen, "disks[]: each disk must be an object"), -EINVAL;
+	if (is_true(o, "vhost_user") || member(o, "vhost_socket"))
+		return refuse(err, errlen, "disks[]: vhost-user disks are not supported");
+	if (!path || !json_object_is_type(path, json_type_string) ||
+	    !json_object_get_string_len(path) ||
+	    (size_t)json_object_get_string_len(path) >= sizeof(d->path))
+		return snprintf(err, errlen, "disks[].path: a file path is required"), -EINVAL;
+	strcpy(d->path, json_object_get_string(path));
+	if (get_flag(o, "readonly", &d->read_only, err, errlen, "disks[]") ||
+	    get_flag(o, "direct", &d->direct, err, errlen, "disks[]") ||
+	    get_u64(o, "num_queues", &nq, err, errlen, "disks[]") ||
+	    get_u64(o, "queue_size", &qs, err, errlen, "disks[]"))
+		return -EINVAL;
+	if (nq > DISK_MAX_QUEUES) {
+		snprintf(err, errlen, "disks[].num_queues: at most %u", DISK_MAX_QUEUES);
+		return -EINVAL;
+	}
+	if (qs < 2 || qs > DISK_MAX_QUEUE_SIZE || (qs & (qs - 1))) {
+		snprintf(err, errlen, "disks[].queue_size: a power of two from 2 to %u",
+			 DISK_MAX_QUEUE_SIZE);
+		return -EINVAL;
+	}
+	d->num_queues = (unsigned)nq;
+	d->queue_size = (unsigned)qs;
+	if (serial && (!json_object_is_type(serial, json_type_string) ||
+		       (size_t)json_object_get_string_len(serial) >= sizeof(d->serial))) {
+		snprintf(err, errlen, "disks[].serial: a string of at most %zu characters",
+			 sizeof(d->serial) - 1);
+		return -EINVAL;
+	}
+	if (serial)
+		strcpy(d->serial, json_object_get_string(serial));
+	return 0;
+}
+
+static int map_disks(json_object *disks, struct vm_config *cfg, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!disks)
+		return 0;
+	if (!json_object_is_type(disks, json_type_array))
+		return snprintf(err, errlen, "disks must be an array"), -EINVAL;
+	n = json_object_array_length(disks);
+	if (n > VM_MAX_DISKS) {
+		snprintf(err, errlen, "disks: at most %u disks", VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = map_disk(json_object_array_get_idx(disks, i), &cfg->disks[i], err, errlen);
+		if (rc)
+			return rc;
+	}
+	cfg->ndisks = (unsigned)n;
+	return 0;
+}
+
 /* Devices and features vmm does not have: refused when actually asked for. */
 static int check_unsupported(json_object *root, char *err, size_t errlen)
 {
-	static const char *const lists[] = { "disks", "net", "fs", "pmem", "devices",
+	static const char *const lists[] = { "net", "fs", "pmem", "devices",
 		"user_devices", "vdpa", "sgx_epc", "numa", "preserved_fds" };
 	static const char *const objects[] = { "balloon", "tpm", "rate_limit_groups" };
 	static const char *const flags[] = { "iommu", "pvpanic", "watchdog" };
@@ -202,6 +297,10 @@ int api_ch_config_parse(const char *json, size_t len, struct vm_config_owned *ou
 		rc = map_cpus(member(root, "cpus"), &out->cfg, err, errlen);
 	if (!rc)
 		rc = map_memory(member(root, "memory"), &out->cfg, err, errlen);
+	if (!rc)
+		rc = map_rng(member(root, "rng"), out, err, errlen);
+	if (!rc)
+		rc = map_disks(member(root, "disks"), &out->cfg, err, errlen);
 	if (!rc)
 		rc = map_serial(member(root, "serial"), out, err, errlen);
 	if (!rc && !payload) {

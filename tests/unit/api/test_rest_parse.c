@@ -172,6 +172,8 @@ static void test_create_kata_body(void **state)
 	assert_string_equal(c.cfg.cmdline, "root=/dev/pmem0p1 panic=1 quiet");
 	assert_int_equal(c.cfg.console, CONSOLE_NONE);
 	assert_int_equal(c.cfg.boot_mode, BOOT_MODE_ACPI);
+	assert_string_equal(c.cfg.rng_source, "/dev/urandom");
+	assert_int_equal(c.cfg.ndisks, 0);
 	vm_config_owned_free(&c);
 }
 
@@ -231,7 +233,13 @@ static void test_create_variations(void **state)
 	expect_refused("\"boot_vcpus\":1", "\"boot_vcpus\":\"1\"", "cpus.boot_vcpus");
 	expect_refused("\"size\":536870912", "\"size\":1000", "memory");
 	expect_refused("\"kernel\":\"/k/Image\"", "\"kernelx\":\"/k/Image\"", "kernel is required");
-	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"path\":\"/d\"}]", "disks");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"readonly\":true}]", "disks[].path");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"path\":\"/d\",\"queue_size\":100}]", "power of two");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"path\":\"/d\",\"num_queues\":17}]", "num_queues");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"path\":\"/d\",\"serial\":\"123456789012345678901\"}]", "serial");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"path\":\"/d\",\"vhost_user\":true}]", "vhost-user");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":{\"path\":\"/d\"}", "array");
+	expect_refused("\"src\":\"/dev/urandom\"", "\"src\":7", "rng.src");
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"net\":[{\"tap\":\"t\"}]", "net");
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"fs\":[{\"tag\":\"t\"}]", "fs");
 	expect_refused("\"shared\":false", "\"shared\":true", "memory.shared");
@@ -245,6 +253,42 @@ static void test_create_variations(void **state)
 	expect_refused("{\"console\"", "[{\"console\"", "JSON object");
 }
 
+/* rng.src and disks[] become the virtio-rng and virtio-blk configuration. */
+static void test_create_devices(void **state)
+{
+	struct vm_config_owned c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse_variant("\"src\":\"/dev/urandom\"", "\"src\":\"/dev/hwrng\"",
+				       &c, err, sizeof(err)), 0);
+	assert_string_equal(c.cfg.rng_source, "/dev/hwrng");
+	vm_config_owned_free(&c);
+	/* No rng member: cloud-hypervisor still gives the guest /dev/urandom. */
+	assert_int_equal(parse_variant("\"rng\":{\"iommu\":false,\"src\":\"/dev/urandom\"},", "",
+				       &c, err, sizeof(err)), 0);
+	assert_string_equal(c.cfg.rng_source, "/dev/urandom");
+	vm_config_owned_free(&c);
+	assert_int_equal(parse_variant("\"watchdog\":false",
+		"\"watchdog\":false,\"disks\":[{\"path\":\"/img/root.img\",\"readonly\":true,"
+		"\"direct\":true,\"num_queues\":2,\"queue_size\":128,\"id\":\"_disk0\"},"
+		"{\"path\":\"/img/b\",\"id\":\"x\",\"serial\":\"SER1\"}]",
+		&c, err, sizeof(err)), 0);
+	assert_int_equal(c.cfg.ndisks, 2);
+	assert_string_equal(c.cfg.disks[0].path, "/img/root.img");
+	assert_true(c.cfg.disks[0].read_only);
+	assert_true(c.cfg.disks[0].direct);
+	assert_int_equal(c.cfg.disks[0].num_queues, 2);
+	assert_int_equal(c.cfg.disks[0].queue_size, 128);
+	assert_string_equal(c.cfg.disks[0].serial, "_disk0");
+	assert_string_equal(c.cfg.disks[1].path, "/img/b");
+	assert_false(c.cfg.disks[1].read_only);
+	assert_int_equal(c.cfg.disks[1].num_queues, 0);
+	assert_int_equal(c.cfg.disks[1].queue_size, DISK_DEFAULT_QUEUE_SIZE);
+	assert_string_equal(c.cfg.disks[1].serial, "SER1");
+	vm_config_owned_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_framing_errors),
 		cmocka_unit_test(test_create_kata_body),
 		cmocka_unit_test(test_create_variations),
+		cmocka_unit_test(test_create_devices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
