@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event2/event.h>
 
 #include "vmm/boot.h"
@@ -209,11 +210,32 @@ static void h_shutdown(void *o)
 	host_request_exit(o, "vmm.shutdown requested over the API");
 }
 
+static int h_add_net(void *o, const struct vm_net_config *n, char *err, size_t errlen)
+{
+	struct run_ctx *rc = o;
+	struct vm_config *cfg = &rc->created.cfg;
+	int r = -EINVAL;
+
+	if (!rc->have_config || rc->vm)
+		snprintf(err, errlen, "the VM is not created, or booted already");
+	else if (cfg->nr_net >= VM_MAX_NET)
+		snprintf(err, errlen, "at most %u network devices", VM_MAX_NET), r = -ENOSPC;
+	else if (!(r = vm_net_check(n, err, errlen))) {
+		cfg->net[cfg->nr_net++] = *n;
+		vm_log(NULL, "vm.add-net: %u tap queue pair(s)", n->nfds);
+		return 0;
+	}
+	for (unsigned i = 0; i < n->nfds; i++)
+		close(n->fds[i]);
+	return r;
+}
+
 const struct vmm_ops host_vmm_ops = {
 	.state = h_state,
 	.config = h_config,
 	.create = h_create,
 	.boot = h_boot,
+	.add_net = h_add_net,
 	.resize = h_resize,
 	.resize_status = h_resize_status,
 	.shutdown = h_shutdown,

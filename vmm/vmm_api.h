@@ -35,6 +35,11 @@ struct vmm_ops {
 	/* Takes c (also on failure). 0, or -errno with a reason in err. */
 	int (*create)(void *vmm, struct vm_config_owned *c, char *err, size_t errlen);
 	int (*boot)(void *vmm, char *err, size_t errlen);
+	/*
+	 * A virtio-net device for the created VM, before vm.boot. Takes the
+	 * tap fds in n (closed on failure). 0, or -errno with a reason in err.
+	 */
+	int (*add_net)(void *vmm, const struct vm_net_config *n, char *err, size_t errlen);
 	/* Set the vCPU count target (returns at once; see vmm/cpu_target.h). */
 	int (*resize)(void *vmm, unsigned vcpus, char *err, size_t errlen);
 	/* false: no target machinery (no VM yet). */

@@ -221,6 +221,73 @@ out:
 	json_object_put(body);
 }
 
+/* "02:00:ca:fe:00:01" into six bytes. */
+static bool parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	int end = 0;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &end) != 6 || s[end] || end != 17)
+		return false;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return true;
+}
+
+/*
+ * Kata's AddNet before vm.boot: the tap fds come as SCM_RIGHTS with the
+ * request (one per queue pair); the JSON gives the MAC. The VM gets the
+ * device when it boots; hot-plug after boot is refused.
+ */
+static void add_net(struct api_server *srv, struct http_conn *c, struct http_request *req)
+{
+	json_object *body = req->body ? json_tokener_parse(req->body) : NULL;
+	json_object *mac = NULL, *tap = NULL;
+	struct vm_net_config n;
+	char err[256];
+	int rc;
+
+	memset(&n, 0, sizeof(n));
+	if (srv->vmm_ops->state(srv->vmm) != VMM_VM_CREATED) {
+		api_http_reply_error(c, 409, "vm.add-net: only between vm.create and vm.boot "
+				     "(no network hot-plug)");
+		goto out;
+	}
+	if (!body || !json_object_is_type(body, json_type_object)) {
+		api_http_reply_error(c, 400, "vm.add-net: the body must be a JSON object");
+		goto out;
+	}
+	json_object_object_get_ex(body, "mac", &mac);
+	json_object_object_get_ex(body, "tap", &tap);
+	if (mac && !json_object_is_type(mac, json_type_null)) {
+		if (!json_object_is_type(mac, json_type_string) ||
+		    !parse_mac(json_object_get_string(mac), n.mac)) {
+			api_http_reply_error(c, 400, "vm.add-net: mac must look like 02:00:00:00:00:01");
+			goto out;
+		}
+		n.have_mac = true;
+	}
+	if (req->nfds == 0 || req->nfds > VM_NET_MAX_PAIRS) {
+		api_http_reply_error(c, 400, "vm.add-net: pass 1 to %u tap fds with the request "
+				     "(SCM_RIGHTS)%s", VM_NET_MAX_PAIRS,
+				     tap ? "; opening a tap by name is not supported" : "");
+		goto out;
+	}
+	for (unsigned i = 0; i < req->nfds; i++) {
+		n.fds[i] = req->fds[i];
+		req->fds[i] = -1;	/* add_net owns them now */
+	}
+	n.nfds = n.pairs = req->nfds;
+	rc = srv->vmm_ops->add_net(srv->vmm, &n, err, sizeof(err));
+	if (rc)
+		api_http_reply_error(c, rc == -ENOSPC ? 409 : 400, "vm.add-net: %s", err);
+	else
+		api_http_reply(c, 204, NULL, NULL, 0, false);
+out:
+	json_object_put(body);
+}
+
 static void remove_device(struct http_conn *c, struct http_request *req)
 {
 	json_object *body = req->body ? json_tokener_parse(req->body) : NULL;
@@ -289,7 +356,7 @@ void api_rest_handle(struct api_server *srv, struct http_conn *c, struct http_re
 		api_http_flush(c);
 		srv->vmm_ops->shutdown(srv->vmm);
 	} else if (!strcmp(ep, "vm.add-net") && put)
-		api_http_reply_error(c, 400, "vm.add-net: virtio-net is not available in this vmm");
+		add_net(srv, c, req);
 	else if ((!strcmp(ep, "vm.add-disk") || !strcmp(ep, "vm.add-fs") ||
 		  !strcmp(ep, "vm.add-pmem") || !strcmp(ep, "vm.add-device") ||
 		  !strcmp(ep, "vm.add-vsock")) && put)

@@ -56,6 +56,19 @@ static int f_boot(void *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* Keeps what add_net was given; the fds stay open until the test closes them. */
+static int f_add_net(void *o, const struct vm_net_config *n, char *err, size_t errlen)
+{
+	struct fake_vmm *f = o;
+
+	if (f->conf.cfg.nr_net >= VM_MAX_NET) {
+		snprintf(err, errlen, "full");
+		return -ENOSPC;
+	}
+	f->conf.cfg.net[f->conf.cfg.nr_net++] = *n;
+	return 0;
+}
+
 static int f_resize(void *o, unsigned n, char *err, size_t errlen)
 {
 	struct fake_vmm *f = o;
@@ -86,6 +99,7 @@ const struct vmm_ops fake_vmm_ops = {
 	.config = f_config,
 	.create = f_create,
 	.boot = f_boot,
+	.add_net = f_add_net,
 	.resize = f_resize,
 	.resize_status = f_resize_status,
 	.shutdown = f_shutdown,

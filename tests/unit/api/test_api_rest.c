@@ -332,28 +332,73 @@ static void test_pipelined_in_one_write(void **state)
 	close(fd);
 }
 
-/* The tap fd of vm.add-net arrives with the request; unused, it is closed. */
+static int add_net(int fd, const char *body, int *fds, unsigned nfds, struct http_reply *r)
+{
+	char req[512];
+	int n = snprintf(req, sizeof(req), "PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: localhost\r\n"
+			 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+			 strlen(body), body);
+
+	assert_int_equal(http_send(fd, req, (size_t)n, fds, nfds), 0);
+	assert_int_equal(http_recv(fd, r, 2000), 0);
+	return r->status;
+}
+
+/* A closed write end of p: the server no longer holds a copy. */
+static bool pipe_reads_eof(int rd)
+{
+	struct pollfd pf = { rd, POLLIN, 0 };
+	char c;
+
+	return poll(&pf, 1, 2000) == 1 && read(rd, &c, 1) == 0;
+}
+
+/*
+ * Kata's AddNet between vm.create and vm.boot: the tap fd arrives as
+ * SCM_RIGHTS and becomes a net[] entry with the MAC; refused (and the fd
+ * closed) before vm.create, without an fd, with a bad MAC, and after boot.
+ */
 static void test_add_net_fd_in_ancillary_data(void **state)
 {
 	static const char body[] = "{\"mac\":\"02:00:ca:fe:00:01\",\"num_queues\":2,\"queue_size\":256}";
-	char req[512];
+	struct fake_vmm *f = &vmm;
 	struct http_reply r;
-	int p[2], fd = client_connect(H(state)->path), n;
-	char c;
+	int p[2], fd = client_connect(H(state)->path);
 
 	assert_int_equal(pipe(p), 0);
-	n = snprintf(req, sizeof(req), "PUT /api/v1/vm.add-net HTTP/1.1\r\nHost: localhost\r\n"
-		     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-		     sizeof(body) - 1, body);
-	assert_int_equal(http_send(fd, req, (size_t)n, &p[1], 1), 0);
+	assert_int_equal(add_net(fd, body, &p[1], 1, &r), 409);
 	close(p[1]);
-	assert_int_equal(http_recv(fd, &r, 2000), 0);
-	assert_int_equal(r.status, 400);
-	assert_non_null(strstr(r.body, "virtio-net"));
-	/* The server closed its copy of the write end: the pipe reads EOF. */
-	struct pollfd pf = { p[0], POLLIN, 0 };
-	assert_int_equal(poll(&pf, 1, 2000), 1);
-	assert_int_equal(read(p[0], &c, 1), 0);
+	assert_true(pipe_reads_eof(p[0]));
+	close(p[0]);
+
+	assert_int_equal(http_call(fd, "PUT", "/api/v1/vm.create", kata_create, &r), 204);
+	assert_int_equal(add_net(fd, body, NULL, 0, &r), 400);
+	assert_non_null(strstr(r.body, "SCM_RIGHTS"));
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(add_net(fd, "{\"mac\":\"02:00:ca:fe:00\"}", &p[1], 1, &r), 400);
+	assert_non_null(strstr(r.body, "mac"));
+	close(p[1]);
+	assert_true(pipe_reads_eof(p[0]));
+	close(p[0]);
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(add_net(fd, body, &p[1], 1, &r), 204);
+	assert_int_equal(f->conf.cfg.nr_net, 1);
+	assert_int_equal(f->conf.cfg.net[0].nfds, 1);
+	assert_true(f->conf.cfg.net[0].have_mac);
+	assert_memory_equal(f->conf.cfg.net[0].mac, "\x02\x00\xca\xfe\x00\x01", 6);
+	/* The VM owns the fd now: it is still open (a write reaches the pipe). */
+	assert_int_equal(write(f->conf.cfg.net[0].fds[0], "x", 1), 1);
+	close(f->conf.cfg.net[0].fds[0]);
+	close(p[1]);
+	close(p[0]);
+
+	assert_int_equal(http_call(fd, "PUT", "/api/v1/vm.boot", NULL, &r), 204);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(add_net(fd, body, &p[1], 1, &r), 409);
+	assert_non_null(strstr(r.body, "hot-plug"));
+	close(p[1]);
+	assert_true(pipe_reads_eof(p[0]));
 	close(p[0]);
 	close(fd);
 }
