@@ -43,6 +43,10 @@ void cli_usage(FILE *f)
 		"  --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N]\n"
 		"                          virtio-net on a tap: opened (created if needed) by name,\n"
 		"                          or already-open tap fds, one per queue pair; repeatable\n"
+		"  --vsock cid=N,socket=PATH\n"
+		"                          virtio-vsock with guest CID N (3 or more); host programs\n"
+		"                          connect to the unix socket PATH and send CONNECT <port>,\n"
+		"                          guest connections to host port P go to PATH_P\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
@@ -271,7 +275,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--disk", "--rng", "--net",
+		"--console", "--api-socket", "--dump-acpi", "--disk", "--rng", "--vsock", "--net",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -373,6 +377,9 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 				return -EINVAL;
 		} else if (!strcmp(name, "--net")) {
 			if (parse_net(val, cfg, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--vsock")) {
+			if (parse_vsock(val, cfg, err, errlen))
 				return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", name);

@@ -54,6 +54,10 @@ struct vm_config {
 	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
 	unsigned nr_net;
 	struct vm_net_config net[VM_MAX_NET];	/* virtio-net devices, in --net order */
+	struct {
+		uint64_t cid;		/* the guest's CID (3 .. 0xfffffffe) */
+		const char *socket;	/* hybrid vsock unix socket; NULL: no virtio-vsock */
+	} vsock;
 };
 
 #define VM_DEFAULT_MEMORY (512ULL << 20)

@@ -20,6 +20,7 @@ enum vm_virtio_kind {
 	VM_VIRTIO_BLK,		/* one per --disk, in command-line order */
 	VM_VIRTIO_RNG,
 	VM_VIRTIO_NET,		/* one per --net, in command-line order */
+	VM_VIRTIO_VSOCK,	/* --vsock */
 };
 
 struct vm_virtio_slot {
@@ -32,8 +33,8 @@ struct vm_virtio_slot {
 
 /*
  * The virtio devices of cfg in slot order: disks first (so the guest's
- * /dev/vdX follow the --disk order), then the rng, then the network
- * devices (eth0, eth1, ... in --net order). Returns how many (at
+ * /dev/vdX follow the --disk order), then the rng, then the vsock, then the
+ * network devices (eth0, eth1, ... in --net order). Returns how many (at
  * most VM_MAX_VIRTIO are filled).
  */
 unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out);

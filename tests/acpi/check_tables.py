@@ -248,19 +248,23 @@ def check_acpiexec(tmp, exe, iasl, cpus):
             "ex \\TNXT %d" % NO_EVENT, "ex \\TSTS %d" % (ST_INSERT | ST_REMOVE),
             "ex \\TGEV 1", "ex \\_SB.GED0._EVT 0",
             "ex \\TNXT %d" % last, "ex \\TGEV 0", "ex \\_SB.GED0._EVT 0"]
-    r = acpiexec(tmp, exe, scan, [])
-    check(len(r) == len(scan) and len(";".join(scan)) <= BATCH_MAX, "scan split across runs")
-    want = [(cpu_path(last)[-4:], "0x00")] * rounds
-    got = notifies(r[3])
-    check(got == want, "insert scan: want %d Bus Checks on C%03X, got %s" % (rounds, last, got))
+    # acpiexec runs Notify handlers on threads of their own, so under load a
+    # notification may print after the next command's header: count them over
+    # the whole run (insert and remove notify different values), and run the
+    # scan again if a slow handler had not printed before acpiexec exited.
+    for attempt in range(3):
+        r = acpiexec(tmp, exe, scan, [])
+        check(len(r) == len(scan) and len(";".join(scan)) <= BATCH_MAX, "scan split across runs")
+        got = [n for res in r for n in notifies(res)]
+        want = [(cpu_path(last)[-4:], "0x00")] * rounds + [(cpu_path(last)[-4:], "0x03")] * rounds
+        if sorted(got) == sorted(want):
+            break
+        check(len(got) < len(want) and attempt < 2,
+              "scans: want %d Bus Checks and %d Eject Requests on C%03X and nothing else "
+              "(with NEXT_EVENT empty or without the CPU bit), got %s" % (rounds, rounds, last, got))
     check(integers(r[4]) == [CMD_CLEAR_INSERT], "insert scan did not clear INSERT")
     check(integers(r[5]) == [last], "the scan changed the selection NEXT_EVENT made")
-    want = [(cpu_path(last)[-4:], "0x03")] * rounds
-    got = notifies(r[8])
-    check(got == want, "remove scan: want %d Eject Requests on C%03X, got %s" % (rounds, last, got))
     check(integers(r[9]) == [CMD_CLEAR_REMOVE], "remove scan did not clear REMOVE")
-    check(notifies(r[13]) == [], "scan with NEXT_EVENT empty notified: %s" % notifies(r[13]))
-    check(notifies(r[16]) == [], "_EVT without the CPU bit notified: %s" % notifies(r[16]))
 
 
 # ---- driver ----------------------------------------------------------------------

@@ -118,6 +118,13 @@ with tempfile.TemporaryDirectory() as tmp:
                        "--rng: cannot read")
     rc, out, err = run("--kernel", image, "--rng", "off")
     fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
+    # --vsock: a bad CID, a socket in a missing directory or over a regular file.
+    expect_usage_error(["--kernel", image, "--vsock", "cid=2,socket=" + os.path.join(tmp, "v.sock")],
+                       "--vsock: cid='2' must be a number from 3")
+    expect_usage_error(["--kernel", image, "--vsock", "cid=3,socket=" + os.path.join(tmp, "nodir", "v")],
+                       "--vsock: no directory")
+    expect_usage_error(["--kernel", image, "--vsock", "cid=3,socket=" + image],
+                       "exists and is not a socket")
 
 
 def check_vmmctl_resize_gives_up():
