@@ -426,7 +426,7 @@ static int pick_ipa_size(struct kvm_backend *k, struct hv_vm_params *vp, char *e
 			 "KVM on this host supports %u bits", vp->ipa_bits, max);
 		return -ERANGE;
 	}
-	k->ipa_bits = vp->ipa_bits;
+	k->ipa_bits = limit > 0 ? vp->ipa_bits : 40;
 	return 0;
 }
 
