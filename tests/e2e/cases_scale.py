@@ -44,21 +44,35 @@ CASES = [
 ]
 
 # perf needs a PMU: the guest finds one through the MADT GICC (ACPI) or the
-# arm,armv8-pmuv3 node (device tree), and it counts.
+# arm,armv8-pmuv3 node (device tree). The second run also has RAM above
+# 4 GiB (a 33-bit guest physical address space, sized from --memory).
 PMU_SCRIPT = '''
     for d in /sys/bus/event_source/devices/armv8_pmuv3*; do
         [ -d "$d" ] && e2e_kv pmu "${d##*/}"
     done
+    e2e_kv mem-mib $(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
 '''
+
+
+def mem_mib_between(lo, hi, run):
+    def check(res):
+        r = res.runs[run] if run < len(res.runs) else None
+        v = r.g("mem-mib") if r else None
+        if v is None or not v.isdigit() or not lo <= int(v) <= hi:
+            return f"run {run}: guest MemTotal {v} MiB, expected {lo}..{hi}"
+    return check
+
+
 CASES += [
     Case("pmu_acpi_and_fdt",
          runs=["--boot acpi --cpus boot=2,max=4 --memory 512M",
-               "--boot fdt --cpus boot=2 --memory 512M"],
+               "--boot fdt --cpus boot=2 --memory 4G"],
          dmesg=r"hw perfevents|PMU|pmu|FW_BUG|WARNING:",
          guest_script=PMU_SCRIPT,
          timeout=600, vmm_timeout=280,
          checks=[guest("pmu", re.compile(r"armv8_pmuv3(_0)?")),
                  dmesg_has(r"hw perfevents: enabled with armv8_pmuv3"),
                  dmesg_lacks(r"FW_BUG|WARNING:|PMU.*(failed|fail to)"),
+                 mem_mib_between(400, 512, 0), mem_mib_between(3600, 4096, 1),
                  vmm_exit(0)]),
 ]
