@@ -119,6 +119,12 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("--kernel", image, "--rng", "off")
     fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
 
+    # Without KVM to ask, the static limit: 512 vCPUs, whose tables fit.
+    expect_usage_error(["--cpus", "boot=1,max=513", "--kernel", image], "beyond the limit of 512")
+    d = os.path.join(tmp, "tables512")
+    rc, out, err = run("--dump-acpi", d, "--cpus", "boot=1,max=512")
+    fail_unless(rc == 0 and os.path.getsize(os.path.join(d, "APIC.dat")) == 44 + 512 * 82 + 24 + 2 * 16,
+                f"--dump-acpi max=512: {rc} {err!r}")
 
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after
