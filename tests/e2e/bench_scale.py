@@ -59,7 +59,7 @@ def l1_script(idle, cycles):
             prev=$pid
             e2e_wait_socket 300 && e2e_wait_guest "E2E ready" 600
         }}
-        ticks() {{ read -r s </proc/$1/stat; set -- ${{s##*) }}; echo $(($12 + $13)); }}
+        ticks() {{ read -r s </proc/$1/stat; set -- ${{s##*) }}; echo $((${{12}} + ${{13}})); }}
         # CPU time of every thread in ns (schedstat: finer than ticks).
         cpu_ns() {{ t=0; for f in /proc/$1/task/*/schedstat; do
             read -r ns rest <"$f" && t=$((t + ns)); done; echo $t; }}
