@@ -16,22 +16,22 @@ CASES = [
              e2e_report boot
              e2e_onliner & op=$!
              echo "E2E ready"
-             e2e_wait_state 0,123,255/0,123,255 900 || exit 1
+             e2e_wait_state 0,123,255/0,123,255 600 || exit 1
              e2e_report grown
              echo "E2E grown-done"
-             e2e_wait_state 0/0 900 || exit 1
+             e2e_wait_state 0/0 600 || exit 1
              kill $op
              e2e_report shrunk
          ''',
          l1_script='''
-             e2e_wait_socket 120 && e2e_wait_guest "E2E ready" 900 || exit 1
+             e2e_wait_socket 120 && e2e_wait_guest "E2E ready" 600 || exit 1
              e2e_ctl cpu add 255 || exit 1
              e2e_ctl cpu add 123 || exit 1
-             e2e_wait_guest "E2E grown-done" 900 || exit 1
+             e2e_wait_guest "E2E grown-done" 600 || exit 1
              e2e_ctl cpu remove 255 || exit 1
              e2e_ctl cpu remove 123 || exit 1
          ''',
-         timeout=2400, vmm_timeout=2300,
+         timeout=1200, vmm_timeout=1100,
          checks=[guest("boot.possible", "0-255"), guest("boot.online", "0"),
                  guest("grown.online", "0,123,255"), guest("grown.enabled", "0,123,255"),
                  guest("shrunk.online", "0"), guest("shrunk.enabled", "0"),
