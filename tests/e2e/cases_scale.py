@@ -3,7 +3,7 @@ removed at both ends of the second region; the vCPUs' PMU in both boot modes."""
 import re
 
 from bed import Case
-from bed.checks import dmesg_has, dmesg_lacks, guest, guests, vmm_exit
+from bed.checks import dmesg_has, dmesg_lacks, guest, vmm_exit
 from cases import KERNEL_COMPLAINTS
 
 # vCPUs 0-122 have their redistributors in region 0, 123-255 in region 1.
