@@ -126,6 +126,7 @@ with tempfile.TemporaryDirectory() as tmp:
     fail_unless(rc == 0 and os.path.getsize(os.path.join(d, "APIC.dat")) == 44 + 512 * 82 + 24 + 2 * 16,
                 f"--dump-acpi max=512: {rc} {err!r}")
 
+
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after
     (CPUs to change + 1) x --timeout + 5 s, with exit status 1, not never."""
