@@ -90,6 +90,47 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The vGICv3 with a redistributor for every possible vCPU, then each vCPU's
+ * PMU, whose interrupt KVM only accepts once the vGIC is initialised.
+ */
+static int create_gic(struct vm *vm, char *err, size_t errlen)
+{
+	struct gic_redist_region rd[GIC_REDIST_MAX_REGIONS];
+	struct hv_gic_config gic = {
+		.dist_base = GIC_DIST_BASE,
+		.nr_irqs = GIC_NR_IRQS,
+	};
+	struct hv_caps caps;
+	int r;
+
+	gic.nr_redist = layout_redist_regions(vm->cfg.max_cpus, rd);
+	if (gic.nr_redist == 0 || gic.nr_redist > HV_GIC_MAX_REDIST_REGIONS) {
+		snprintf(err, errlen, "no room for %u redistributors", vm->cfg.max_cpus);
+		return -E2BIG;
+	}
+	for (unsigned i = 0; i < gic.nr_redist; i++) {
+		gic.redist[i].base = rd[i].base;
+		gic.redist[i].count = rd[i].count;
+	}
+	if ((r = vm->hv->ops->create_gic(vm->hv, &gic))) {
+		snprintf(err, errlen, "cannot create the vGICv3: %s", strerror(-r));
+		return r;
+	}
+	if ((r = vm->hv->ops->get_caps(vm->hv, &caps))) {
+		snprintf(err, errlen, "cannot read the hypervisor's capabilities: %s", strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; caps.pmu && i < vm->cfg.max_cpus; i++) {
+		if ((r = vm->hv->ops->vcpu_init_pmu(vm->vcpus[i].hv, PPI_PMU))) {
+			snprintf(err, errlen, "cannot give vcpu%u a PMU: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	vm->pmu = caps.pmu;
+	return 0;
+}
+
 static int add_devices(struct vm *vm, char *err, size_t errlen)
 {
 	int r;
@@ -165,15 +206,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	/* Every possible vCPU exists before the vGIC is initialised. */
 	if ((r = create_vcpus(vm, err, errlen)))
 		return r;
-	struct hv_gic_config gic = {
-		.dist_base = GIC_DIST_BASE,
-		.redist_base = GIC_REDIST_BASE,
-		.nr_irqs = GIC_NR_IRQS,
-	};
-	if ((r = hv->ops->create_gic(hv, &gic))) {
-		snprintf(err, errlen, "cannot create the vGICv3: %s", strerror(-r));
+	if ((r = create_gic(vm, err, errlen)))
 		return r;
-	}
 	if ((r = add_devices(vm, err, errlen)))
 		return r;
 	return boot_prepare(vm, err, errlen);

@@ -74,6 +74,7 @@ struct vm {
 	bool console_ready;
 
 	bool devices_ready;
+	bool pmu;			/* vCPUs have a PMUv3 (the host's KVM offers one) */
 	struct boot_info boot;
 
 	struct vcpu *vcpus;		/* cfg.max_cpus entries */

@@ -126,6 +126,13 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_usage_error(["--kernel", image, "--vsock", "cid=3,socket=" + image],
                        "exists and is not a socket")
 
+    # Without KVM to ask, the static limit: 512 vCPUs, whose tables fit.
+    expect_usage_error(["--cpus", "boot=1,max=513", "--kernel", image], "beyond the limit of 512")
+    d = os.path.join(tmp, "tables512")
+    rc, out, err = run("--dump-acpi", d, "--cpus", "boot=1,max=512")
+    fail_unless(rc == 0 and os.path.getsize(os.path.join(d, "APIC.dat")) == 44 + 512 * 82 + 24 + 2 * 16,
+                f"--dump-acpi max=512: {rc} {err!r}")
+
 
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after

@@ -76,6 +76,8 @@ int testvm_create(struct testvm *t, const struct testvm_opts *o)
 	assert_non_null(t->fh);
 	if (o->fail_err)
 		fake_hv_fail(t->fh, o->fail_op, o->fail_err);
+	if (o->no_pmu)
+		fake_hv_set_pmu(t->fh, false);
 	t->vm = calloc(1, sizeof(*t->vm));
 	assert_non_null(t->vm);
 	int r = vm_create(t->vm, &t->cfg, fake_hv_hv(t->fh), t->err, sizeof(t->err));

@@ -25,6 +25,7 @@ struct testvm_opts {
 	uint64_t memory;		/* 0: 64 MiB */
 	uint64_t image_size;		/* 0: TEST_IMAGE_SIZE */
 	bool bad_magic;
+	bool no_pmu;			/* the host's KVM offers no PMU */
 	int fail_err;			/* != 0: fail_op fails with it from the start */
 	enum fake_op fail_op;
 	const char *rng;		/* virtio-rng source; NULL: no virtio-rng */
