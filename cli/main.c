@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 	}
 	/* An API client may disconnect while we write to it: that must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (boot_check_files(&args.cfg, err, sizeof(err))) {
+	if (boot_check_files(&args.cfg, err, sizeof(err)) ||
+	    vm_virtio_check(&args.cfg, err, sizeof(err))) {
 		fprintf(stderr, "vmm: %s\n", err);
 		return CLI_EXIT_USAGE;
 	}
