@@ -23,7 +23,9 @@ void cli_usage(FILE *f)
 		"Boot an arm64 Linux guest under KVM, with ACPI vCPU hotplug.\n\n"
 		"  --cpus boot=N[,max=M]   vCPUs enabled at boot and possible vCPUs (max defaults\n"
 		"                          to boot, at most %u); all max vCPUs exist from start-up\n"
-		"  --memory SIZE           guest RAM, e.g. 512M or 2G (K/M/G suffixes; default 512M)\n"
+		"  --memory [size=]SIZE[,shared=on]\n"
+		"                          guest RAM, e.g. 512M or 2G (K/M/G suffixes; default 512M);\n"
+		"                          shared=on: a memfd a vhost-user backend can map\n"
 		"  --kernel PATH           arm64 Linux Image (uncompressed)\n"
 		"  --initrd PATH           initial ramdisk\n"
 		"  --cmdline STR           kernel command line\n"
@@ -32,6 +34,9 @@ void cli_usage(FILE *f)
 		"  --console stdio|file=PATH|none\n"
 		"                          where the guest's serial console goes (default stdio)\n"
 		"  --api-socket PATH       serve the JSON-RPC API on this unix socket\n"
+		"  --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N]\n"
+		"                          virtio-fs served by a vhost-user backend (virtiofsd)\n"
+		"                          at PATH; needs --memory shared=on\n"
 		"  --rng src=PATH|on|off   virtio-rng entropy device (default on, src=/dev/urandom)\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
@@ -132,6 +137,106 @@ int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t e
 	return 0;
 }
 
+/* --memory SIZE | size=SIZE[,shared=on|off] */
+int parse_memory(const char *s, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char buf[128];
+
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--memory: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		const char *v = eq ? eq + 1 : tok;
+		if (eq)
+			*eq = 0;
+		if (!eq || !strcmp(tok, "size")) {
+			if (parse_size(v, &cfg->memory_bytes)) {
+				snprintf(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", v);
+				return -EINVAL;
+			}
+		} else if (!strcmp(tok, "shared")) {
+			if (strcmp(v, "on") && strcmp(v, "off")) {
+				snprintf(err, errlen, "--memory: shared= expects on or off, got '%s'", v);
+				return -EINVAL;
+			}
+			cfg->memory_shared = !strcmp(v, "on");
+		} else {
+			snprintf(err, errlen, "--memory: unknown key '%s' (expected size= and shared=)", tok);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N] */
+int parse_fs(const char *s, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm_fs_config fs = { .num_queues = 1, .queue_size = 1024 };
+	char buf[256];
+
+	if (cfg->nfs >= VM_MAX_FS) {
+		snprintf(err, errlen, "--fs: at most %u devices", VM_MAX_FS);
+		return -EINVAL;
+	}
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--fs: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(err, errlen, "--fs: expected key=value, got '%s'", tok);
+			return -EINVAL;
+		}
+		*eq = 0;
+		const char *v = eq + 1;
+		if (!strcmp(tok, "tag")) {
+			if (!*v || strlen(v) >= sizeof(fs.tag)) {
+				snprintf(err, errlen, "--fs: tag must be 1 to 36 bytes");
+				return -EINVAL;
+			}
+			strcpy(fs.tag, v);
+		} else if (!strcmp(tok, "socket")) {
+			if (!*v || strlen(v) >= sizeof(fs.socket)) {
+				snprintf(err, errlen, "--fs: socket path must be 1 to %zu bytes", sizeof(fs.socket) - 1);
+				return -EINVAL;
+			}
+			strcpy(fs.socket, v);
+		} else if (!strcmp(tok, "num_queues")) {
+			if (parse_uint(v, &fs.num_queues) || fs.num_queues < 1 || fs.num_queues > CLI_FS_MAX_QUEUES) {
+				snprintf(err, errlen, "--fs: num_queues must be 1 to %u", CLI_FS_MAX_QUEUES);
+				return -EINVAL;
+			}
+		} else if (!strcmp(tok, "queue_size")) {
+			unsigned q;
+			if (parse_uint(v, &q) || q < 2 || q > 1024 || (q & (q - 1))) {
+				snprintf(err, errlen, "--fs: queue_size must be a power of two from 2 to 1024");
+				return -EINVAL;
+			}
+			fs.queue_size = q;
+		} else {
+			snprintf(err, errlen, "--fs: unknown key '%s' (expected tag=, socket=, num_queues=, queue_size=)", tok);
+			return -EINVAL;
+		}
+	}
+	if (!fs.tag[0] || !fs.socket[0]) {
+		snprintf(err, errlen, "--fs: tag= and socket= are required");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		if (!strcmp(cfg->fs[i].tag, fs.tag)) {
+			snprintf(err, errlen, "--fs: tag '%s' is used twice", fs.tag);
+			return -EINVAL;
+		}
+	}
+	cfg->fs[cfg->nfs++] = fs;
+	return 0;
+}
+
 static int parse_console(const char *v, struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (!strcmp(v, "stdio")) {
@@ -168,6 +273,10 @@ static int check_config(const struct vm_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "--memory: must be a multiple of 2M between 64M and 1T");
 		return -EINVAL;
 	}
+	if (cfg->nfs && !cfg->memory_shared) {
+		snprintf(err, errlen, "--fs needs guest memory a backend can map: add --memory shared=on");
+		return -EINVAL;
+	}
 	if (!cfg->kernel && !cfg->dump_acpi_dir) {
 		snprintf(err, errlen, "--kernel is required");
 		return -EINVAL;
@@ -179,7 +288,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--rng",
+		"--console", "--api-socket", "--dump-acpi", "--rng", "--fs",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -241,11 +350,8 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			if (parse_cpus(val, &cfg->boot_cpus, &cfg->max_cpus, err, errlen))
 				return -EINVAL;
 		} else if (!strcmp(name, "--memory")) {
-			const char *v = !strncmp(val, "size=", 5) ? val + 5 : val;
-			if (parse_size(v, &cfg->memory_bytes)) {
-				snprintf(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
+			if (parse_memory(val, cfg, err, errlen))
 				return -EINVAL;
-			}
 		} else if (!strcmp(name, "--kernel")) {
 			cfg->kernel = val;
 		} else if (!strcmp(name, "--initrd")) {
@@ -268,6 +374,9 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			cfg->api_socket = val;
 		} else if (!strcmp(name, "--dump-acpi")) {
 			cfg->dump_acpi_dir = val;
+		} else if (!strcmp(name, "--fs")) {
+			if (parse_fs(val, cfg, err, errlen))
+				return -EINVAL;
 		} else if (!strcmp(name, "--rng")) {
 			if (parse_rng(val, cfg, err, errlen))
 				return -EINVAL;

@@ -2,15 +2,27 @@
 #ifndef VMM_CONFIG_H
 #define VMM_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum boot_mode { BOOT_MODE_ACPI, BOOT_MODE_FDT };
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 
+#define VM_MAX_FS 4
+
+/* --fs: a virtio-fs device served by a vhost-user backend. */
+struct vm_fs_config {
+	char tag[37];			/* 1..36 bytes */
+	char socket[108];		/* the backend's unix socket */
+	unsigned num_queues;		/* request queues (besides hiprio) */
+	unsigned queue_size;
+};
+
 struct vm_config {
 	unsigned boot_cpus;
 	unsigned max_cpus;
 	uint64_t memory_bytes;
+	bool memory_shared;		/* guest RAM is a memfd, MAP_SHARED (vhost-user) */
 	const char *kernel;
 	const char *initrd;		/* NULL: none */
 	const char *cmdline;		/* NULL: the default for the boot mode */
@@ -20,6 +32,8 @@ struct vm_config {
 	const char *api_socket;		/* NULL: no API */
 	const char *dump_acpi_dir;	/* NULL: run the guest */
 	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
+	struct vm_fs_config fs[VM_MAX_FS];
+	unsigned nfs;
 };
 
 #define VM_DEFAULT_MEMORY (512ULL << 20)
