@@ -67,3 +67,40 @@ CASES = [
     fs_case("virtio_fs_fdt", "fdt"),
     fs_case("virtio_fs_acpi", "acpi"),
 ]
+
+# virtiofsd is killed while the guest has the share mounted: vmm logs why and
+# fails the device (the guest sees DEVICE_NEEDS_RESET in the status), the VM
+# keeps running and powers off normally.
+BACKEND_DIES_GUEST = '''
+    e2e_load_modules || exit 1
+    mkdir -p /mnt
+    mount -t virtiofs share /mnt
+    e2e_kv mount-rc $?
+    e2e_kv l1-file-sum "$(md5sum </mnt/from-l1.bin | cut -d' ' -f1)"
+    for d in /sys/bus/virtio/devices/*; do
+        [ "$(cat $d/device)" = 0x001a ] && dev=$d
+    done
+    echo "E2E fs-mounted"
+    n=300
+    while [ "$n" -gt 0 ] && [ $(( $(cat $dev/status) & 64 )) = 0 ]; do
+        usleep 100000; n=$((n - 1))
+    done
+    e2e_kv status-after-kill "$(cat $dev/status)"
+'''
+
+CASES += [
+    Case("virtio_fs_backend_dies",
+         runs=[Run(f"--boot fdt {FS_ARGS} --rng off", program=PROGRAM)],
+         l1_files=L1_FILES, guest_modules=FS_MODULES, dmesg=DMESG,
+         guest_script=BACKEND_DIES_GUEST,
+         l1_script='''
+             e2e_wait_guest "E2E fs-mounted" 120 &&
+             kill "$(cat /run/virtiofsd.pid)" && echo "E2E-L1 killed=yes"
+         ''',
+         checks=[guest("mount-rc", "0"), same("l1-file-sum", "l1-sum"),
+                 guest("status-after-kill", "0x0000004f"),
+                 log_has(r"virtio-fs@0xa000000: vhost-user backend /run/virtiofsd.sock closed "
+                         r"the connection; device needs reset"),
+                 log_has(r"virtio-fs@0xa000000: .* 1 failures"),
+                 vmm_exit(0)]),
+]
