@@ -79,6 +79,18 @@ struct hv_ops {
 	/* Create and initialise the vGICv3; every vCPU must exist already. */
 	int (*create_gic)(struct hv *hv, const struct hv_gic_config *cfg) WUR;
 	int (*irq_line)(struct hv *hv, unsigned spi, bool level) WUR;
+	/*
+	 * A guest write of `datamatch` (len bytes) at gpa signals the eventfd fd
+	 * instead of exiting to a vCPU thread. NULL or -ENOSYS: not supported.
+	 */
+	int (*ioeventfd)(struct hv *hv, uint64_t gpa, unsigned len, uint64_t datamatch, int fd) WUR;
+	/*
+	 * Signalling fd asserts the SPI. With resample_fd >= 0 the line is
+	 * level-triggered: it stays asserted until the guest EOIs it, then it is
+	 * lowered and resample_fd is signalled (so the device can raise it again).
+	 * With resample_fd < 0 each signal is an edge. NULL or -ENOSYS: not supported.
+	 */
+	int (*irqfd)(struct hv *hv, unsigned spi, int fd, int resample_fd) WUR;
 
 	/* Architectural reset; the vCPU then starts at pc with x0 = arg. */
 	int (*vcpu_reset)(struct hv_vcpu *vcpu, uint64_t pc, uint64_t arg) WUR;

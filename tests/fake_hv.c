@@ -325,6 +325,24 @@ unsigned fake_hv_irq_calls(struct fake_hv *fh, unsigned spi, bool level)
 	return n;
 }
 
+unsigned fake_hv_ioeventfds(struct fake_hv *fh, struct fake_ioeventfd *out, unsigned cap)
+{
+	COPY_OUT(fh->ioeventfds, fh->nioeventfds, out, cap);
+}
+
+unsigned fake_hv_irqfds(struct fake_hv *fh, struct fake_irqfd *out, unsigned cap)
+{
+	COPY_OUT(fh->irqfds, fh->nirqfds, out, cap);
+}
+
+unsigned fake_hv_ioeventfd_hits(struct fake_hv *fh)
+{
+	pthread_mutex_lock(&fh->lock);
+	unsigned n = fh->ioeventfd_hits;
+	pthread_mutex_unlock(&fh->lock);
+	return n;
+}
+
 bool fake_hv_gic(struct fake_hv *fh, struct hv_gic_config *cfg, unsigned *vcpus)
 {
 	pthread_mutex_lock(&fh->lock);

@@ -26,6 +26,8 @@ enum fake_op {
 	FAKE_OP_CREATE_GIC,
 	FAKE_OP_IRQ_LINE,
 	FAKE_OP_VCPU_RESET,
+	FAKE_OP_IOEVENTFD,
+	FAKE_OP_IRQFD,
 	FAKE_OP_COUNT,
 };
 
@@ -51,6 +53,25 @@ struct fake_reset {
 struct fake_irq {
 	unsigned spi;
 	bool level;
+};
+
+/*
+ * ioeventfd / irqfd registrations. Like KVM, a scripted MMIO write that
+ * matches a registered ioeventfd (address, length, data) signals its eventfd
+ * and never reaches the VMM as an exit. A test reads an irqfd to see an
+ * interrupt and writes the resample fd to play the guest's EOI.
+ */
+struct fake_ioeventfd {
+	uint64_t gpa;
+	unsigned len;
+	uint64_t datamatch;
+	int fd;
+};
+
+struct fake_irqfd {
+	unsigned spi;
+	int fd;
+	int resample_fd;
 };
 
 /* max_vcpus: what get_caps reports and how many vCPUs may be created. */
@@ -105,6 +126,10 @@ unsigned fake_hv_forwards(struct fake_hv *fh, struct fake_range *out, unsigned c
 unsigned fake_hv_irqs(struct fake_hv *fh, struct fake_irq *out, unsigned cap);
 /* How many irq_line(spi, level) calls were made. */
 unsigned fake_hv_irq_calls(struct fake_hv *fh, unsigned spi, bool level);
+unsigned fake_hv_ioeventfds(struct fake_hv *fh, struct fake_ioeventfd *out, unsigned cap);
+unsigned fake_hv_irqfds(struct fake_hv *fh, struct fake_irqfd *out, unsigned cap);
+/* MMIO writes that an ioeventfd took instead of the VMM. */
+unsigned fake_hv_ioeventfd_hits(struct fake_hv *fh);
 /* The vGIC configuration; false if create_gic was not called. vcpus: how many existed then. */
 bool fake_hv_gic(struct fake_hv *fh, struct hv_gic_config *cfg, unsigned *vcpus);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct fake_hv *of(struct hv *hv)
 {
@@ -120,6 +121,59 @@ static int op_irq_line(struct hv *hv, unsigned spi, bool level)
 	return r;
 }
 
+static int op_ioeventfd(struct hv *hv, uint64_t gpa, unsigned len, uint64_t datamatch, int fd)
+{
+	struct fake_hv *fh = of(hv);
+	int r;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_IOEVENTFD, (unsigned)datamatch);
+	r = fh->fail[FAKE_OP_IOEVENTFD];
+	if (!r && fh->nioeventfds == ARRAY_SIZE(fh->ioeventfds))
+		r = -ENOSPC;
+	if (!r)
+		fh->ioeventfds[fh->nioeventfds++] = (struct fake_ioeventfd){ gpa, len, datamatch, fd };
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+static int op_irqfd(struct hv *hv, unsigned spi, int fd, int resample_fd)
+{
+	struct fake_hv *fh = of(hv);
+	int r;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_IRQFD, spi);
+	r = fh->fail[FAKE_OP_IRQFD];
+	if (!r && !fh->gic_created)
+		r = -ENXIO;
+	if (!r && fh->nirqfds == ARRAY_SIZE(fh->irqfds))
+		r = -ENOSPC;
+	if (!r)
+		fh->irqfds[fh->nirqfds++] = (struct fake_irqfd){ spi, fd, resample_fd };
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+/* Lock held. As KVM: a write matching an ioeventfd signals it and does not exit. */
+static bool take_ioeventfd(struct fake_hv *fh, const struct vcpu_exit *e)
+{
+	uint64_t data = 0, one = 1;
+
+	if (e->kind != VCPU_EXIT_MMIO || !e->mmio.is_write || e->mmio.len > 8)
+		return false;
+	memcpy(&data, e->mmio.data, e->mmio.len);
+	for (unsigned i = 0; i < fh->nioeventfds; i++) {
+		const struct fake_ioeventfd *io = &fh->ioeventfds[i];
+		if (io->gpa == e->mmio.addr && io->len == e->mmio.len && io->datamatch == data) {
+			(void)!write(io->fd, &one, sizeof(one));
+			fh->ioeventfd_hits++;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- vCPU operations ---- */
 
 static int op_vcpu_reset(struct hv_vcpu *v, uint64_t pc, uint64_t arg)
@@ -179,6 +233,8 @@ static int op_vcpu_run(struct hv_vcpu *v, struct vcpu_exit *exit)
 				pthread_mutex_unlock(&fh->lock);
 				return s.run_error;
 			}
+			if (take_ioeventfd(fh, &s.exit))
+				continue;
 			*exit = s.exit;
 			v->awaiting_answer = true;
 			break;
@@ -223,6 +279,8 @@ const struct hv_ops fake_hv_backend_ops = {
 	.create_vcpu = op_create_vcpu,
 	.create_gic = op_create_gic,
 	.irq_line = op_irq_line,
+	.ioeventfd = op_ioeventfd,
+	.irqfd = op_irqfd,
 	.vcpu_reset = op_vcpu_reset,
 	.vcpu_get_mpidr = op_vcpu_get_mpidr,
 	.vcpu_run = op_vcpu_run,

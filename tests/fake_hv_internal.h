@@ -63,6 +63,10 @@ struct fake_hv {
 	unsigned nmaps;
 	struct fake_range fwd[SMALLCAP];
 	unsigned nfwd;
+	struct fake_ioeventfd ioeventfds[LOGCAP / 16];
+	unsigned nioeventfds, ioeventfd_hits;
+	struct fake_irqfd irqfds[LOGCAP / 16];
+	unsigned nirqfds;
 };
 
 /* The backend (fake_hv_backend.c) that fake_hv_new installs. */

@@ -189,6 +189,34 @@ static int kvm_irq_line(struct hv *hv, unsigned spi, bool level)
 	return ioctl(k->vm_fd, KVM_IRQ_LINE, &irq) < 0 ? -errno : 0;
 }
 
+static int kvm_ioeventfd(struct hv *hv, uint64_t gpa, unsigned len, uint64_t datamatch, int fd)
+{
+	struct kvm_backend *k = backend_of(hv);
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	return ioctl(k->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+/* With the default arm64 routing, GSI n is SPI n (INTID 32 + n). */
+static int kvm_irqfd(struct hv *hv, unsigned spi, int fd, int resample_fd)
+{
+	struct kvm_backend *k = backend_of(hv);
+	struct kvm_irqfd irq = {
+		.fd = (uint32_t)fd,
+		.gsi = spi,
+	};
+	if (resample_fd >= 0) {
+		irq.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irq.resamplefd = (uint32_t)resample_fd;
+	}
+	return ioctl(k->vm_fd, KVM_IRQFD, &irq) < 0 ? -errno : 0;
+}
+
 static int set_reg(struct hv_vcpu *v, uint64_t id, uint64_t val)
 {
 	struct kvm_one_reg r = { .id = id, .addr = (uint64_t)(uintptr_t)&val };
@@ -346,6 +374,8 @@ static const struct hv_ops kvm_ops = {
 	.create_vcpu = kvm_create_vcpu,
 	.create_gic = kvm_create_gic,
 	.irq_line = kvm_irq_line,
+	.ioeventfd = kvm_ioeventfd,
+	.irqfd = kvm_irqfd,
 	.vcpu_reset = kvm_vcpu_reset,
 	.vcpu_get_mpidr = kvm_vcpu_get_mpidr,
 	.vcpu_run = kvm_vcpu_run,
