@@ -16,6 +16,14 @@ struct acpi_cpu {
 	bool enabled;		/* MADT GICC Enabled, else Online-Capable */
 };
 
+/* A virtio-mmio transport (LNRO0005 in the DSDT). */
+struct acpi_virtio {
+	uint64_t base, size;
+	uint32_t gsi;			/* GIC INTID */
+};
+
+#define ACPI_MAX_VIRTIO 32
+
 struct acpi_platform {
 	unsigned nr_cpus;		/* possible vCPUs */
 	const struct acpi_cpu *cpus;	/* nr_cpus entries */
@@ -32,6 +40,9 @@ struct acpi_platform {
 
 	uint32_t ppi_virt_timer, ppi_ns_phys_timer, ppi_sec_phys_timer, ppi_hyp_timer;
 	uint32_t ppi_pmu, ppi_vgic_maint;
+
+	unsigned nr_virtio;
+	struct acpi_virtio virtio[ACPI_MAX_VIRTIO];
 };
 
 #define ACPI_MAX_TABLES 8

@@ -6,6 +6,7 @@
 #include "acpi/dsdt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "acpi/table.h"
 
@@ -63,6 +64,29 @@ static struct aml *dsdt_ged(struct aml_ctx *ctx, const struct acpi_platform *p)
 	return dev;
 }
 
+/*
+ * Device (VRnn): a virtio-mmio transport, as Linux's virtio_mmio driver
+ * matches it (LNRO0005): the window and its level-triggered interrupt.
+ * _CCA 1: DMA is cache-coherent.
+ */
+static struct aml *dsdt_virtio(struct aml_ctx *ctx, const struct acpi_virtio *v, unsigned uid)
+{
+	char name[5];
+	struct aml *dev, *crs;
+
+	snprintf(name, sizeof(name), "VR%02X", uid & 0xff);
+	dev = aml_device(ctx, name);
+	crs = aml_resource_template(ctx);
+	aml_append(dev, aml_name_decl(ctx, "_HID", aml_string(ctx, "LNRO0005")));
+	aml_append(dev, aml_name_decl(ctx, "_UID", aml_int(ctx, uid)));
+	aml_append(dev, aml_name_decl(ctx, "_CCA", aml_int(ctx, 1)));
+	aml_append(crs, aml_memory32_fixed(ctx, v->base, v->size, AML_READ_WRITE));
+	aml_append(crs, aml_interrupt(ctx, AML_RESOURCE_CONSUMER, AML_LEVEL, AML_ACTIVE_HIGH,
+				      AML_EXCLUSIVE, &v->gsi, 1));
+	aml_append(dev, aml_name_decl(ctx, "_CRS", crs));
+	return dev;
+}
+
 int dsdt_build(const struct acpi_platform *p, uint8_t *t, size_t cap, uint32_t *len)
 {
 	const struct aml_table_id id = {
@@ -87,6 +111,8 @@ int dsdt_build(const struct acpi_platform *p, uint8_t *t, size_t cap, uint32_t *
 	aml_append(sb, dsdt_uart(&ctx, p));
 	aml_append(sb, dsdt_ged(&ctx, p));
 	aml_append(sb, dsdt_cpus(&ctx, p));
+	for (unsigned i = 0; i < p->nr_virtio && i < ACPI_MAX_VIRTIO; i++)
+		aml_append(sb, dsdt_virtio(&ctx, &p->virtio[i], i));
 	aml_append(dsdt, sb);
 	err = aml_serialize(&ctx, dsdt, t, cap, &l);
 	aml_ctx_destroy(&ctx);

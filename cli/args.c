@@ -32,6 +32,7 @@ void cli_usage(FILE *f)
 		"  --console stdio|file=PATH|none\n"
 		"                          where the guest's serial console goes (default stdio)\n"
 		"  --api-socket PATH       serve the JSON-RPC API on this unix socket\n"
+		"  --rng src=PATH|on|off   virtio-rng entropy device (default on, src=/dev/urandom)\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
@@ -184,7 +185,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi",
+		"--console", "--api-socket", "--dump-acpi", "--rng",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -202,6 +203,7 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 	cfg->memory_bytes = VM_DEFAULT_MEMORY;
 	cfg->boot_mode = BOOT_MODE_ACPI;
 	cfg->console = CONSOLE_STDIO;
+	cli_rng_default(cfg);
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -272,6 +274,9 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			cfg->api_socket = val;
 		} else if (!strcmp(name, "--dump-acpi")) {
 			cfg->dump_acpi_dir = val;
+		} else if (!strcmp(name, "--rng")) {
+			if (parse_rng(val, cfg, err, errlen))
+				return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", name);
 			return -EINVAL;

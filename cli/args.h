@@ -24,6 +24,9 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 int parse_size(const char *s, uint64_t *out) WUR;
 /* "boot=2,max=4" or "2". */
 int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t errlen) WUR;
+/* --rng src=PATH|on|off (cli/args_rng.c); the default is on, from /dev/urandom. */
+int parse_rng(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
+void cli_rng_default(struct vm_config *cfg);
 /* The largest max= the machine layout allows. */
 unsigned cli_max_vcpus(void);
 void cli_usage(FILE *f);

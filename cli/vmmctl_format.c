@@ -34,6 +34,41 @@ static const char *yes_no(json_object *obj, const char *key)
 	return json_object_object_get_ex(obj, key, &v) && json_object_get_boolean(v) ? "yes" : "no";
 }
 
+/* Virtio status register: the furthest stage the driver reached. */
+static const char *virtio_stage(int64_t st)
+{
+	if (st & 64)
+		return "needs-reset";
+	if (st & 128)
+		return "failed";
+	if (st & 4)
+		return "driver-ok";
+	if (st & 8)
+		return "features-ok";
+	if (st & 3)
+		return "probing";
+	return "reset";
+}
+
+static void print_devices(json_object *r, FILE *out)
+{
+	json_object *devs;
+	size_t n;
+
+	if (!json_object_object_get_ex(r, "devices", &devs) || !json_object_is_type(devs, json_type_array))
+		return;
+	n = json_object_array_length(devs);
+	fprintf(out, "devices:   %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(devs, i);
+		fprintf(out, "  %-11s 0x%08" PRIx64 " irq %-3" PRId64 " %-11s notifies %" PRIu64
+			" (%" PRIu64 " on vCPU threads, ioeventfd %s), interrupts %" PRIu64 "\n",
+			str(d, "type"), unum(d, "base"), num(d, "irq"), virtio_stage(num(d, "status")),
+			unum(d, "notifies"), unum(d, "vcpu_notifies"), yes_no(d, "ioeventfd"),
+			unum(d, "interrupts"));
+	}
+}
+
 static void print_info(json_object *r, FILE *out)
 {
 	uint64_t up = unum(r, "uptime_ms");
@@ -46,6 +81,7 @@ static void print_info(json_object *r, FILE *out)
 		num(r, "boot_cpus"), num(r, "max_cpus"));
 	fprintf(out, "memory:    %" PRIu64 " MiB\n", unum(r, "memory_bytes") >> 20);
 	fprintf(out, "uptime:    %" PRIu64 ".%03" PRIu64 " s\n", up / 1000, up % 1000);
+	print_devices(r, out);
 }
 
 static void print_cpu_list(json_object *r, FILE *out)

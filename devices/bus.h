@@ -20,7 +20,7 @@ struct mmio_region {
 	const char *name;
 };
 
-#define MMIO_BUS_MAX_REGIONS 16
+#define MMIO_BUS_MAX_REGIONS 48	/* the fixed devices and 32 virtio-mmio slots */
 
 struct mmio_bus {
 	struct mmio_region regions[MMIO_BUS_MAX_REGIONS];

@@ -40,6 +40,38 @@ static const char *pending_name(enum cpu_pending p)
 	return "unknown";
 }
 
+static json_object *device_json(const struct vm_device_info *d)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "type", json_object_new_string(d->type ? d->type : "?"));
+	json_object_object_add(o, "base", json_object_new_uint64(d->base));
+	json_object_object_add(o, "irq", json_object_new_int64(d->irq));
+	json_object_object_add(o, "status", json_object_new_int64(d->status));
+	json_object_object_add(o, "ioeventfd", json_object_new_boolean(d->ioeventfd));
+	json_object_object_add(o, "notifies", json_object_new_uint64(d->notifies));
+	json_object_object_add(o, "vcpu_notifies", json_object_new_uint64(d->vcpu_notifies));
+	json_object_object_add(o, "interrupts", json_object_new_uint64(d->interrupts));
+	return o;
+}
+
+static json_object *devices_json(const struct vm_info *info)
+{
+	json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; arr && i < info->ndevices && i < VM_INFO_MAX_DEVICES; i++) {
+		json_object *o = device_json(&info->devices[i]);
+		if (!o || json_object_array_add(arr, o)) {
+			json_object_put(o);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 void api_method_vm_info(struct api_call *call, json_object *params)
 {
 	struct vm_info info;
@@ -66,6 +98,13 @@ void api_method_vm_info(struct api_call *call, json_object *params)
 		json_object_object_add(r, "boot_mode",
 				       info.boot_mode ? json_object_new_string(info.boot_mode) : NULL);
 		json_object_object_add(r, "hotplug", json_object_new_boolean(info.hotplug_supported));
+		json_object *devs = devices_json(&info);
+		if (devs)
+			json_object_object_add(r, "devices", devs);
+		else {
+			json_object_put(r);
+			r = NULL;
+		}
 	}
 	if (r)
 		api_call_reply(call, r);

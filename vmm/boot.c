@@ -176,6 +176,7 @@ static int prepare_acpi(struct vm *vm, uint64_t fw_base, struct fdt_uefi_params 
 		{ UART_BASE, UART_SIZE, UEFI_MEM_MMIO },
 		{ GED_BASE, GED_SIZE, UEFI_MEM_MMIO },
 		{ CPUHP_BASE, CPUHP_SIZE, UEFI_MEM_MMIO },
+		{ VIRTIO_MMIO_BASE, vm->nvirtio ? VIRTIO_MMIO_REGION_SIZE : 0, UEFI_MEM_MMIO },
 		{ vm->ram_base, b->kernel_gpa - vm->ram_base, UEFI_MEM_CONVENTIONAL },
 		{ b->kernel_gpa, payload_end - b->kernel_gpa, UEFI_MEM_LOADER_DATA },
 		{ payload_end, fw_base - payload_end, UEFI_MEM_CONVENTIONAL },
@@ -253,6 +254,12 @@ int boot_prepare(struct vm *vm, char *err, size_t errlen)
 		.uart_size = UART_SIZE,
 		.uart_spi = UART_SPI,
 	};
+	for (unsigned i = 0; i < vm->nvirtio && i < FDT_MAX_VIRTIO; i++)
+		fp.virtio[fp.nr_virtio++] = (struct fdt_virtio){
+			.base = vm->virtio[i].slot.base,
+			.size = VIRTIO_MMIO_STRIDE,
+			.spi = vm->virtio[i].slot.spi,
+		};
 	if (vm->cfg.boot_mode == BOOT_MODE_ACPI) {
 		if ((r = prepare_acpi(vm, fw_base, &uefi, err, errlen)))
 			return r;

@@ -10,6 +10,7 @@
 #include "arch/arm64/layout.h"
 #include "arch/arm64/psci.h"
 #include "vmm/boot.h"
+#include "vmm/virtio.h"
 
 void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus, struct acpi_platform *out)
 {
@@ -41,6 +42,14 @@ void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus, stru
 		.ppi_pmu = PPI_PMU,
 		.ppi_vgic_maint = PPI_VGIC_MAINT,
 	};
+	struct vm_virtio_slot plan[VM_MAX_VIRTIO];
+	unsigned n = vm_virtio_plan(cfg, plan);
+	for (unsigned i = 0; i < n && i < ACPI_MAX_VIRTIO; i++)
+		out->virtio[out->nr_virtio++] = (struct acpi_virtio){
+			.base = plan[i].base,
+			.size = VIRTIO_MMIO_STRIDE,
+			.gsi = GIC_SPI_BASE + plan[i].spi,
+		};
 }
 
 static int write_file(const char *dir, const char *name, const uint8_t *data, size_t len,

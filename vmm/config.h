@@ -19,6 +19,7 @@ struct vm_config {
 	const char *console_path;	/* CONSOLE_FILE */
 	const char *api_socket;		/* NULL: no API */
 	const char *dump_acpi_dir;	/* NULL: run the guest */
+	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
 };
 
 #define VM_DEFAULT_MEMORY (512ULL << 20)

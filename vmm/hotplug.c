@@ -142,6 +142,21 @@ static int hp_info(void *opaque, struct vm_info *out)
 	out->uptime_ms = vm_uptime_ms(vm);
 	out->boot_mode = boot_mode_name(vm->cfg.boot_mode);
 	out->hotplug_supported = vm->cfg.boot_mode == BOOT_MODE_ACPI;
+	for (unsigned i = 0; i < vm->nvirtio && i < VM_INFO_MAX_DEVICES; i++) {
+		const struct vm_virtio_dev *d = &vm->virtio[i];
+		struct virtio_mmio_stats st;
+		virtio_mmio_get_stats(d->vdev, &st);
+		out->devices[out->ndevices++] = (struct vm_device_info){
+			.type = d->name,
+			.base = d->slot.base,
+			.irq = GIC_SPI_BASE + d->slot.spi,
+			.status = st.status,
+			.ioeventfd = st.ioeventfd,
+			.notifies = st.notifies,
+			.vcpu_notifies = st.vcpu_notifies,
+			.interrupts = st.interrupts,
+		};
+	}
 	return 0;
 }
 

@@ -117,7 +117,7 @@ static int add_devices(struct vm *vm, char *err, size_t errlen)
 		if ((r = cpuhp_set_boot_enabled(&vm->cpuhp, i)))
 			return r;
 	}
-	return 0;
+	return vm_virtio_create_all(vm, err, errlen);
 fail:
 	snprintf(err, errlen, "cannot initialise devices: %s", strerror(-r));
 	return r;
@@ -299,6 +299,7 @@ int vm_resume(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	vm_join(vm);
+	vm_virtio_destroy_all(vm);
 	for (unsigned i = 0; vm->vcpus && i < vm->cfg.max_cpus; i++) {
 		if (vm->vcpus[i].hv)
 			vm->hv->ops->vcpu_destroy(vm->vcpus[i].hv);

@@ -19,6 +19,7 @@
 #include "devices/pl011.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/virtio.h"
 #include "vmm/vm_api.h"
 
 /* How a run ended; main() turns it into the exit status. */
@@ -67,6 +68,8 @@ struct vm {
 	struct pl011 uart;
 	struct ged ged;
 	struct cpuhp cpuhp;
+	struct vm_virtio_dev virtio[VM_MAX_VIRTIO];	/* attached virtio-mmio devices */
+	unsigned nvirtio;
 	struct console console;
 	bool console_ready;
 

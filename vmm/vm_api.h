@@ -15,6 +15,20 @@ enum vm_run_state { VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_SHUTTING_DOWN };
 
 enum cpu_pending { CPU_PENDING_NONE, CPU_PENDING_INSERT, CPU_PENDING_REMOVE };
 
+/* A device of vm.info (the virtio-mmio transports). */
+struct vm_device_info {
+	const char *type;		/* "virtio-rng", "virtio-blk" */
+	uint64_t base;			/* MMIO window */
+	unsigned irq;			/* GIC INTID */
+	uint32_t status;		/* virtio device status */
+	bool ioeventfd;			/* notifications never reach a vCPU thread */
+	uint64_t notifies;		/* queue notifications served on the device's I/O thread */
+	uint64_t vcpu_notifies;		/* QueueNotify writes handled on vCPU threads */
+	uint64_t interrupts;
+};
+
+#define VM_INFO_MAX_DEVICES 32
+
 struct vm_info {
 	enum vm_run_state state;
 	unsigned boot_cpus, max_cpus, enabled_cpus, online_cpus;
@@ -22,6 +36,8 @@ struct vm_info {
 	uint64_t uptime_ms;
 	const char *boot_mode;		/* "acpi" or "fdt" */
 	bool hotplug_supported;		/* false in fdt mode */
+	unsigned ndevices;
+	struct vm_device_info devices[VM_INFO_MAX_DEVICES];
 };
 
 struct cpu_info {

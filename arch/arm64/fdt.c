@@ -141,6 +141,24 @@ static int add_devices(void *fdt, const struct fdt_params *p)
 	return fdt_end_node(fdt);
 }
 
+/* Level-triggered (virtio-mmio's InterruptStatus/ACK); coherent DMA, as on any KVM guest. */
+static int add_virtio(void *fdt, const struct fdt_params *p)
+{
+	char name[32];
+
+	for (unsigned i = 0; i < p->nr_virtio && i < FDT_MAX_VIRTIO; i++) {
+		const struct fdt_virtio *v = &p->virtio[i];
+		snprintf(name, sizeof(name), "virtio_mmio@%llx", (unsigned long long)v->base);
+		TRY(fdt_begin_node(fdt, name));
+		TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
+		TRY(prop_u64_pairs(fdt, "reg", (uint64_t[]){ v->base, v->size }, 2));
+		TRY(add_irq(fdt, "interrupts", (uint32_t[]){ GIC_FDT_SPI, v->spi, IRQ_LEVEL_HIGH }, 3));
+		TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
+		TRY(fdt_end_node(fdt));
+	}
+	return 0;
+}
+
 static int build(void *buf, size_t cap, const struct fdt_params *p)
 {
 	TRY(fdt_create(buf, (int)cap));
@@ -154,8 +172,10 @@ static int build(void *buf, size_t cap, const struct fdt_params *p)
 		TRY(fdt_property_u32(buf, "interrupt-parent", PHANDLE_GIC));
 	}
 	TRY(add_chosen(buf, p));
-	if (!p->uefi)
+	if (!p->uefi) {
 		TRY(add_devices(buf, p));
+		TRY(add_virtio(buf, p));
+	}
 	TRY(fdt_end_node(buf));
 	return fdt_finish(buf);
 }

@@ -12,6 +12,14 @@ struct fdt_uefi_params {
 	uint32_t mmap_size, mmap_desc_size, mmap_desc_ver;
 };
 
+/* A virtio-mmio transport: window and SPI. */
+struct fdt_virtio {
+	uint64_t base, size;
+	uint32_t spi;
+};
+
+#define FDT_MAX_VIRTIO 32
+
 struct fdt_params {
 	const char *bootargs;
 	uint64_t initrd_start, initrd_end;	/* end == start: no initrd */
@@ -22,6 +30,10 @@ struct fdt_params {
 	uint64_t gicd_base, gicd_size, gicr_base, gicr_size;
 	uint64_t uart_base, uart_size;
 	uint32_t uart_spi;
+
+	/* virtio-mmio transports ("virtio,mmio" nodes), device-tree boot only. */
+	unsigned nr_virtio;
+	struct fdt_virtio virtio[FDT_MAX_VIRTIO];
 
 	/* ACPI boot: when set, the tree holds /chosen only, with the UEFI hand-off. */
 	const struct fdt_uefi_params *uefi;

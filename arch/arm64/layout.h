@@ -15,6 +15,17 @@
 #define CPUHP_BASE		0x09020000ULL
 #define CPUHP_SIZE		0x00001000ULL
 
+/*
+ * virtio-mmio transports: slot n at VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE
+ * (0x200 bytes of registers and config space each), interrupt SPI
+ * VIRTIO_SPI_BASE + n. The region holds VIRTIO_MMIO_SLOTS devices.
+ */
+#define VIRTIO_MMIO_BASE	0x0A000000ULL
+#define VIRTIO_MMIO_STRIDE	0x00000200ULL
+#define VIRTIO_MMIO_SLOTS	32
+#define VIRTIO_MMIO_REGION_SIZE	(VIRTIO_MMIO_STRIDE * VIRTIO_MMIO_SLOTS)
+#define VIRTIO_SPI_BASE		16
+
 #define RAM_BASE		0x40000000ULL
 
 /* Shared peripheral interrupts, numbered from 0 (GIC INTID = 32 + SPI). */

@@ -129,6 +129,9 @@ struct virtio_mmio_stats {
 	uint64_t interrupts;		/* irqfd signals */
 	uint64_t resets;
 	uint64_t failures;		/* times DEVICE_NEEDS_RESET was set */
+	/* Filled by virtio_mmio_get_stats() only: */
+	uint32_t status;		/* device status register */
+	bool ioeventfd;			/* notifications bypass the vCPU threads */
 };
 
 typedef void (*virtio_fd_fn)(void *opaque, int fd, uint32_t events);

@@ -65,6 +65,8 @@ void virtio_mmio_get_stats(struct virtio_mmio *v, struct virtio_mmio_stats *out)
 {
 	pthread_mutex_lock(&v->lock);
 	*out = v->stats;
+	out->status = v->status;
+	out->ioeventfd = v->ioeventfd;
 	pthread_mutex_unlock(&v->lock);
 }
 

@@ -1,0 +1,164 @@
+/* Creating the VM's virtio devices and wiring them to the hypervisor. */
+#include "vmm/virtio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/virtio/rng.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->rng_source) {
+		int fd = open(cfg->rng_source, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			int e = -errno;
+			snprintf(err, errlen, "--rng: cannot read %s: %s", cfg->rng_source, strerror(errno));
+			return e;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static void log_line(void *opaque, const char *line)
+{
+	vm_log(opaque, "%s", line);
+}
+
+void vm_virtio_config(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio_config *out)
+{
+	*out = (struct virtio_mmio_config){
+		.base = s->base,
+		.spi = s->spi,
+		.mem = { .host = vm->ram, .base = vm->ram_base, .size = vm->ram_size },
+		.log = log_line,
+		.log_opaque = vm,
+	};
+}
+
+/*
+ * Notifications: one ioeventfd per queue on QueueNotify with the queue
+ * index as datamatch, so a kick never exits to a vCPU thread. Without
+ * ioeventfd the vCPU thread's MMIO write signals the same eventfd.
+ */
+static void wire_notify(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *v)
+{
+	const struct hv_ops *ops = vm->hv->ops;
+	int r = ops->ioeventfd ? 0 : -ENOSYS;
+
+	for (unsigned q = 0; r == 0 && q < v->ops->num_queues; q++)
+		r = ops->ioeventfd(vm->hv, s->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, q, v->notify_fd[q]);
+	virtio_mmio_set_ioeventfd(v, r == 0);
+	if (r)
+		vm_log(vm, "%s@0x%llx: no ioeventfd (%s): queue notifications exit to vCPU threads",
+		       v->ops->name, (unsigned long long)s->base, strerror(-r));
+}
+
+/* The level-triggered line: irqfd with a resample fd (docs/virtio.md). */
+static int wire_irq(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *v,
+		    char *err, size_t errlen)
+{
+	const struct hv_ops *ops = vm->hv->ops;
+	int r = ops->irqfd ? ops->irqfd(vm->hv, s->spi, v->irq_fd, v->resample_fd) : -ENOSYS;
+
+	if (r) {
+		snprintf(err, errlen, "%s@0x%llx: cannot attach its interrupt (irqfd on SPI %u): %s",
+			 v->ops->name, (unsigned long long)s->base, s->spi, strerror(-r));
+		return r;
+	}
+	virtio_mmio_set_resample(v, true);
+	return 0;
+}
+
+int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *v,
+		     void *dev, void (*destroy)(void *dev), char *err, size_t errlen)
+{
+	int r;
+
+	if (vm->nvirtio >= VM_MAX_VIRTIO) {
+		r = -ENOSPC;
+		snprintf(err, errlen, "too many virtio devices (at most %u)", VM_MAX_VIRTIO);
+		goto fail;
+	}
+	r = mmio_bus_register(&vm->bus, s->base, VIRTIO_MMIO_STRIDE, &virtio_mmio_ops, v, v->ops->name);
+	if (r) {
+		snprintf(err, errlen, "cannot map %s at 0x%llx: %s", v->ops->name,
+			 (unsigned long long)s->base, strerror(-r));
+		goto fail;
+	}
+	if ((r = wire_irq(vm, s, v, err, errlen)))
+		goto fail;
+	wire_notify(vm, s, v);
+	if ((r = virtio_mmio_start(v))) {
+		snprintf(err, errlen, "cannot start the %s I/O thread: %s", v->ops->name, strerror(-r));
+		goto fail;
+	}
+	vm->virtio[vm->nvirtio++] = (struct vm_virtio_dev){
+		.slot = *s, .vdev = v, .dev = dev, .destroy = destroy, .name = v->ops->name,
+	};
+	return 0;
+fail:
+	/* The bus may still name the window; nothing reaches it before the VM runs, and it fails to start. */
+	destroy(dev);
+	return r;
+}
+
+static void rng_free(void *dev)
+{
+	virtio_rng_destroy(dev);
+	free(dev);
+}
+
+static int add_rng(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen)
+{
+	struct virtio_mmio_config cfg;
+	struct virtio_rng *rng = calloc(1, sizeof(*rng));
+	int r;
+
+	if (!rng) {
+		snprintf(err, errlen, "out of memory for virtio-rng");
+		return -ENOMEM;
+	}
+	vm_virtio_config(vm, s, &cfg);
+	if ((r = virtio_rng_init(rng, &cfg, vm->cfg.rng_source, err, errlen))) {
+		free(rng);
+		return r;
+	}
+	return vm_virtio_attach(vm, s, &rng->vdev, rng, rng_free, err, errlen);
+}
+
+int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
+{
+	struct vm_virtio_slot plan[VM_MAX_VIRTIO];
+	unsigned n = vm_virtio_plan(&vm->cfg, plan);
+	int r = 0;
+
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		switch (plan[i].kind) {
+		case VM_VIRTIO_RNG:
+			r = add_rng(vm, &plan[i], err, errlen);
+			break;
+		default:
+			snprintf(err, errlen, "virtio device kind %d is not supported", plan[i].kind);
+			r = -ENOTSUP;
+			break;
+		}
+	}
+	return r;
+}
+
+void vm_virtio_destroy_all(struct vm *vm)
+{
+	/* Stop every I/O thread first: none may touch guest RAM after this. */
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		virtio_mmio_stop(vm->virtio[i].vdev);
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		vm->virtio[i].destroy(vm->virtio[i].dev);
+	vm->nvirtio = 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * The VM's virtio-mmio devices: which ones a configuration has and where
+ * (the plan, a pure function of the configuration shared by the device
+ * setup, the device tree and the ACPI tables), and how a device is wired to
+ * the hypervisor (ioeventfd per queue, irqfd with resample on its SPI).
+ */
+#ifndef VMM_VIRTIO_H
+#define VMM_VIRTIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "compiler.h"
+#include "arch/arm64/layout.h"
+#include "devices/virtio/mmio.h"
+#include "vmm/config.h"
+
+#define VM_MAX_VIRTIO VIRTIO_MMIO_SLOTS
+
+enum vm_virtio_kind {
+	VM_VIRTIO_BLK,		/* one per --disk, in command-line order */
+	VM_VIRTIO_RNG,
+};
+
+struct vm_virtio_slot {
+	enum vm_virtio_kind kind;
+	unsigned index;		/* which device of its kind (the --disk number) */
+	unsigned slot;		/* window VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE */
+	uint64_t base;
+	unsigned spi;		/* VIRTIO_SPI_BASE + slot */
+};
+
+/*
+ * The virtio devices of cfg in slot order: disks first (so the guest's
+ * /dev/vdX follow the --disk order), then the rng. Returns how many (at
+ * most VM_MAX_VIRTIO are filled).
+ */
+unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out);
+
+/* Check the devices' host files before any VM exists (status 2 if not usable). */
+int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen) WUR;
+
+/* One attached device, owned by the VM. */
+struct vm_virtio_dev {
+	struct vm_virtio_slot slot;
+	struct virtio_mmio *vdev;	/* the transport, inside dev */
+	void *dev;			/* the device object */
+	void (*destroy)(void *dev);	/* frees dev (its transport included) */
+	const char *name;		/* the device's ops name */
+};
+
+struct vm;
+
+/* The transport configuration for a slot of this VM: window, SPI, guest RAM, logging. */
+void vm_virtio_config(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio_config *out);
+/*
+ * Wire an initialised device: map its window, register one ioeventfd per
+ * queue and the irqfd, start its I/O thread. On failure the device is
+ * destroyed (destroy(dev)).
+ */
+int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *vdev,
+		     void *dev, void (*destroy)(void *dev), char *err, size_t errlen) WUR;
+/* Create every device of the plan (vm_create). */
+int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen) WUR;
+/* Stop the I/O threads and free the devices (before guest RAM goes away). */
+void vm_virtio_destroy_all(struct vm *vm);
+
+#endif

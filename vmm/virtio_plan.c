@@ -1,0 +1,26 @@
+/* Where each virtio device of a configuration lives (pure: --dump-acpi uses it too). */
+#include "vmm/virtio.h"
+
+static unsigned place(struct vm_virtio_slot *out, unsigned n, enum vm_virtio_kind kind, unsigned index)
+{
+	if (n >= VM_MAX_VIRTIO)
+		return n;
+	out[n] = (struct vm_virtio_slot){
+		.kind = kind,
+		.index = index,
+		.slot = n,
+		.base = VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE,
+		.spi = VIRTIO_SPI_BASE + n,
+	};
+	return n + 1;
+}
+
+unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out)
+{
+	unsigned n = 0;
+
+	/* Disks go here, before the rng. */
+	if (cfg->rng_source)
+		n = place(out, n, VM_VIRTIO_RNG, 0);
+	return n;
+}
