@@ -156,8 +156,17 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 void vm_virtio_destroy_all(struct vm *vm)
 {
 	/* Stop every I/O thread first: none may touch guest RAM after this. */
-	for (unsigned i = 0; i < vm->nvirtio; i++)
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		struct virtio_mmio_stats st;
 		virtio_mmio_stop(vm->virtio[i].vdev);
+		virtio_mmio_get_stats(vm->virtio[i].vdev, &st);
+		vm_log(vm, "%s@0x%llx: %llu queue notifications on its I/O thread, %llu on vCPU threads "
+		       "(ioeventfd %s), %llu interrupts, %llu resets, %llu failures",
+		       vm->virtio[i].name, (unsigned long long)vm->virtio[i].slot.base,
+		       (unsigned long long)st.notifies, (unsigned long long)st.vcpu_notifies,
+		       st.ioeventfd ? "on" : "off", (unsigned long long)st.interrupts,
+		       (unsigned long long)st.resets, (unsigned long long)st.failures);
+	}
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		vm->virtio[i].destroy(vm->virtio[i].dev);
 	vm->nvirtio = 0;

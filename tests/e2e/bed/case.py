@@ -59,6 +59,7 @@ class Case:
     timeout: float = 240.0               # hard limit for the whole emulated machine
     vmm_timeout: float = 150.0           # per vmm run, enforced inside L1
     l1_files: Mapping[str, str] = field(default_factory=dict)  # L1 path -> host file or directory
+    guest_modules: Sequence[str] = ()    # kernel modules (and their deps) packed into L2; e2e_load_modules
     rss_poll: Optional[float] = None     # seconds: poll each run's VmHWM in L1 (not with tap)
     description: str = ""
 

@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 from .cpio import CpioWriter
+from .modules import ModuleCache
 
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 L1_KERNEL = "/e2e/Image"
@@ -102,6 +103,11 @@ def build_l2(cfg, case) -> Path:
     s.data("e2e/config", sh_assign("E2E_CASE", case.name) + sh_assign("E2E_DMESG", case.dmesg or ""))
     if case.guest_script:
         s.data("e2e/guest.sh", case.guest_script)
+    if case.guest_modules:
+        kos = ModuleCache(cfg.cache, cfg.kernel).resolve(case.guest_modules)
+        for ko in kos:
+            s.file(f"lib/modules/{ko.name}", ko, 0o644)
+        s.data("e2e/modules", "".join(f"{ko.name}\n" for ko in kos))
     return _build(cfg.cache, "l2", s, KEEP_L2)
 
 

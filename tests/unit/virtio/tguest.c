@@ -24,6 +24,13 @@ void tg_free(struct tguest *g)
 	g->mem.host = NULL;
 }
 
+void tg_reset_rings(struct tguest *g)
+{
+	memset(tg_host(g, g->desc), 0, g->heap - g->desc);
+	g->avail_idx = 0;
+	g->used_seen = 0;
+}
+
 void *tg_host(struct tguest *g, uint64_t gpa)
 {
 	return g->mem.host + (gpa - g->mem.base);

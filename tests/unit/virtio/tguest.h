@@ -27,6 +27,8 @@ struct tguest {
 /* ram bytes of guest memory (zeroed), a queue of `size` entries laid out at the start. */
 void tg_init(struct tguest *g, uint64_t ram, uint16_t size);
 void tg_free(struct tguest *g);
+/* Zero the rings and start the driver's indexes again (after a device reset). */
+void tg_reset_rings(struct tguest *g);
 /* Host pointer of a guest address (must be inside RAM). */
 void *tg_host(struct tguest *g, uint64_t gpa);
 /* A fresh, 16-byte aligned guest buffer. */

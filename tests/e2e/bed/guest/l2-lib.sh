@@ -129,3 +129,28 @@ e2e_wait_online() {
 	echo "E2E error=online-timeout cpu=$1"
 	return 1
 }
+
+# e2e_load_modules: insmod the modules the case packed (Case.guest_modules),
+# in dependency order; prints "E2E modules=<names>" or "E2E insmod-failed=<file>".
+e2e_load_modules() {
+	[ -r /e2e/modules ] || { echo "E2E error=no-modules"; return 1; }
+	loaded=
+	while read -r m; do
+		[ -n "$m" ] || continue
+		insmod "/lib/modules/$m" || { echo "E2E insmod-failed=$m"; return 1; }
+		loaded="$loaded${loaded:+,}${m%.ko}"
+	done </e2e/modules
+	echo "E2E modules=$loaded"
+}
+
+# e2e_wait_path PATH [SECONDS]: wait until PATH exists (a device node, a sysfs file).
+e2e_wait_path() {
+	n=$((${2:-10} * 10))
+	while [ "$n" -gt 0 ]; do
+		[ -e "$1" ] && return 0
+		usleep 100000
+		n=$((n - 1))
+	done
+	echo "E2E error=missing path=$1"
+	return 1
+}
