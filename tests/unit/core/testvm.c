@@ -68,6 +68,7 @@ int testvm_create(struct testvm *t, const struct testvm_opts *o)
 		.boot_mode = o->mode,
 		.console = o->console_file || o->console_path ? CONSOLE_FILE : CONSOLE_NONE,
 		.console_path = o->console_path ? o->console_path : o->console_file ? t->console : NULL,
+		.rng_source = o->rng,
 	};
 	t->fh = fake_hv_new(o->max + 2);	/* the VM must not create more than max */
 	assert_non_null(t->fh);

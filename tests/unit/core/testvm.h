@@ -27,6 +27,7 @@ struct testvm_opts {
 	bool bad_magic;
 	int fail_err;			/* != 0: fail_op fails with it from the start */
 	enum fake_op fail_op;
+	const char *rng;		/* virtio-rng source; NULL: no virtio-rng */
 };
 
 struct testvm {
