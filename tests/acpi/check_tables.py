@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 
+import check_virtio
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIGS = ["RSDP", "XSDT", "FACP", "APIC", "GTDT", "SPCR", "DSDT"]
 GICC_ENABLED, GICC_ONLINE_CAPABLE = 1 << 0, 1 << 3
@@ -256,6 +258,8 @@ def check_acpiexec(tmp, exe, iasl, cpus):
 
 def dump(args, tmp):
     cmd = [args.vmm, "--dump-acpi", tmp, "--cpus", args.cpus]
+    if args.rng:
+        cmd += ["--rng", args.rng]
     rc, out = run(cmd, tmp)
     check(rc == 0, "%s failed:\n%s" % (" ".join(cmd), out))
 
@@ -267,6 +271,8 @@ def main():
     ap.add_argument("--boot", type=int, help="expected number of enabled GICCs")
     ap.add_argument("--cpus", help="boot=N,max=M, with --vmm")
     ap.add_argument("--vmm")
+    ap.add_argument("--rng", help="--rng value for vmm, with --vmm")
+    ap.add_argument("--virtio", type=int, help="expected number of virtio-mmio devices (LNRO0005)")
     ap.add_argument("--harness", default=os.path.join(HERE, "harness.asl"))
     ap.add_argument("--iasl", default="iasl")
     ap.add_argument("--acpiexec", default="acpiexec")
@@ -307,6 +313,10 @@ def main():
         rc, out = run([args.iasl, "-p", "harness", args.harness], tmp)
         check(rc == 0, "harness.asl:\n%s" % out)
         check_acpiexec(tmp, args.acpiexec, args.iasl, cpus)
+        if args.virtio is not None:
+            err = check_virtio.check(tmp, args.acpiexec, args.virtio,
+                                     ["DSDT.dat", "FACP.dat", "APIC.dat", "GTDT.dat", "SPCR.dat"])
+            check(err is None, err)
         print("OK: %d vCPUs (%d enabled), tables %s" %
               (len(cpus), sum(1 for _, e in cpus if e), " ".join(SIGS)))
         return 0
