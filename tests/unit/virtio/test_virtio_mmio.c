@@ -465,12 +465,16 @@ static void test_malformed_chain_fails_device(void **state)
 	assert_false(tg_used(&f->g, &id, &len));
 
 	/* Broken: further notifications are not served, even a good chain. */
+	pthread_mutex_lock(&V(f)->lock);
 	unsigned served = f->e.notifies;
+	pthread_mutex_unlock(&V(f)->lock);
 	uint64_t in;
 	post_ping(f, &in);
 	tg_wr(V(f), VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	usleep(50000);
+	pthread_mutex_lock(&V(f)->lock);
 	assert_int_equal(f->e.notifies, served);
+	pthread_mutex_unlock(&V(f)->lock);
 
 	/* Reset, bring up again: the device works. */
 	tg_reset_rings(&f->g);
