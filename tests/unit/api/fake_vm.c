@@ -38,6 +38,8 @@ static int fake_info(void *opaque, struct vm_info *out)
 	out->uptime_ms = 1234;
 	out->boot_mode = vm->fdt_mode ? "fdt" : "acpi";
 	out->hotplug_supported = !vm->fdt_mode;
+	out->ndevices = vm->ndevices;
+	memcpy(out->devices, vm->devices, sizeof(vm->devices));
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }

@@ -32,6 +32,8 @@ struct fake_vm {
 	bool fdt_mode;
 	int force_err;		/* returned (negated) by the next add/remove/pause */
 	int fail_add_cpu;	/* cpu_add of this id returns -VM_ERR_BUSY (-1: none) */
+	unsigned ndevices;	/* what vm.info lists as devices */
+	struct vm_device_info devices[2];
 
 	/* Call records. */
 	int infos, lists, adds, removes, cancels, pauses, resumes, shutdowns;
