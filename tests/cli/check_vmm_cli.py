@@ -97,6 +97,12 @@ with tempfile.TemporaryDirectory() as tmp:
     want = ["APIC.dat", "DSDT.dat", "FACP.dat", "GTDT.dat", "RSDP.dat", "SPCR.dat", "XSDT.dat"]
     fail_unless(rc == 0 and got == want, f"--dump-acpi: {rc} {err!r} {got}")
 
+    # --rng: a bad value or an unreadable entropy source is a usage error.
+    expect_usage_error(["--kernel", image, "--rng", "maybe"], "--rng: expected src=PATH, on or off")
+    expect_usage_error(["--kernel", image, "--rng", "src=" + os.path.join(tmp, "no-rng")],
+                       "--rng: cannot read")
+    rc, out, err = run("--kernel", image, "--rng", "off")
+    fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
 
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after
