@@ -85,3 +85,42 @@ CASES = [
          checks=[guest("virtio-devices", "0"), guest("rng-current", "none"),
                  log_lacks(r"virtio-rng@"), vmm_exit(0)]),
 ]
+
+# A guest that writes the registers in the wrong order (busybox devmem, before
+# any driver claims the window): the device sets DEVICE_NEEDS_RESET and logs,
+# vmm keeps running, and after a reset the real driver works.
+MISBEHAVE = '''
+    d() { devmem "$@"; }
+    e2e_kv magic "$(d 0x0a000000 32)"
+    d 0x0a000070 32 8                       # FEATURES_OK before ACKNOWLEDGE|DRIVER: refused, NEEDS_RESET
+    e2e_kv status-misuse "$(d 0x0a000070 32)"
+    e2e_kv isr-misuse "$(d 0x0a000060 32)"
+    d 0x0a000070 32 0                       # reset
+    e2e_kv status-reset "$(d 0x0a000070 32)"
+    d 0x0a000070 32 1; d 0x0a000070 32 3
+    d 0x0a000024 32 1; d 0x0a000020 32 1; d 0x0a000070 32 11
+    d 0x0a000030 32 0; d 0x0a000038 32 16
+    d 0x0a000044 32 1                       # QueueReady with no ring addresses
+    e2e_kv status-unset-rings "$(d 0x0a000070 32)"
+    e2e_kv queue-ready "$(d 0x0a000044 32)"
+    d 0x0a000070 32 0
+'''
+
+CASES += [
+    Case("virtio_guest_misbehaves",
+         "--boot fdt --cpus boot=1 --memory 512M",
+         guest_modules=RNG_MODULES,
+         guest_script=MISBEHAVE + RNG_READ,
+         checks=[guest("magic", "0x74726976"), guest("status-misuse", "0x00000040"),
+                 guest("isr-misuse", "0x00000002"), guest("status-reset", "0x00000000"),
+                 guest("status-unset-rings", "0x0000004B"), guest("queue-ready", "0x00000000"),
+                 log_has(r"virtio-rng@0xa000000: FEATURES_OK before ACKNOWLEDGE and DRIVER; "
+                         r"device needs reset"),
+                 log_has(r"virtio-rng@0xa000000: queue 0: descriptor table is outside guest RAM; "
+                         r"device needs reset"),
+                 guest("rng-current", re.compile(r"virtio_rng\.\d+")), guest("hwrng-bytes", "4096"),
+                 distinct_bytes_at_least(200),
+                 log_has(r"virtio-rng@0xa000000: [1-9]\d* queue notifications on its I/O thread, "
+                         r"0 on vCPU threads \(ioeventfd on\), \d+ interrupts, \d+ resets, 2 failures"),
+                 vmm_exit(0)]),
+]
