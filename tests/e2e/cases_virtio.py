@@ -4,7 +4,7 @@ L2 initramfs (Case.guest_modules) and load them with e2e_load_modules."""
 import re
 
 from bed import Case
-from bed.checks import guest, l1, log_has, log_lacks, vmm_exit
+from bed.checks import dmesg_has, dmesg_lacks, guest, l1, log_has, log_lacks, vmm_exit
 
 RNG_MODULES = ("virtio_mmio", "virtio-rng")
 HWRNG = "/sys/class/misc/hw_random"
@@ -34,7 +34,11 @@ def distinct_bytes_at_least(n):
     return check
 
 
-RNG_CHECKS = [guest("virtio-devices", "1"), guest("virtio0-device", "0x0004"),
+# The guest's kernel log about the device: it probed, and nothing complained.
+DMESG = r"virtio|hwrng|hw_random|WARNING:|Call trace|BUG"
+DMESG_CHECKS = [dmesg_lacks(r"WARNING:|Call trace|BUG|virtio.*(error|fail|timeout)")]
+
+RNG_CHECKS = [*DMESG_CHECKS, guest("virtio-devices", "1"), guest("virtio0-device", "0x0004"),
               guest("rng-current", re.compile(r"virtio_rng\.\d+")), guest("hwrng-bytes", "4096"),
               distinct_bytes_at_least(200),
               # The data path stayed off the vCPU threads: every queue
@@ -50,6 +54,7 @@ CASES = [
     Case("virtio_rng_acpi",
          "--boot acpi --cpus boot=1,max=2 --memory 512M --api-socket {socket}",
          needs_vmmctl=True,
+         dmesg=DMESG,
          guest_modules=RNG_MODULES,
          guest_script=RNG_READ + '''
              echo "E2E rng-read"
@@ -70,6 +75,7 @@ CASES = [
     # Device tree: a virtio,mmio node.
     Case("virtio_rng_fdt",
          "--boot fdt --cpus boot=1 --memory 512M",
+         dmesg=DMESG,
          guest_modules=RNG_MODULES,
          guest_script=RNG_READ,
          checks=RNG_CHECKS),
