@@ -212,7 +212,10 @@ void virtio_mmio_config_changed(struct virtio_mmio *vdev);
 /* Set DEVICE_NEEDS_RESET, interrupt, log "name: <reason>; device needs reset". */
 void virtio_mmio_fail(struct virtio_mmio *vdev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Poll fd (EPOLLIN/EPOLLOUT in events) on the I/O thread; fn runs under the lock. */
+/*
+ * Poll fd (EPOLLIN/EPOLLOUT in events) on the I/O thread; fn runs under the
+ * lock. Call from a device callback (lock held) or before virtio_mmio_start().
+ */
 int virtio_mmio_watch(struct virtio_mmio *vdev, int fd, uint32_t events,
 		      virtio_fd_fn fn, void *opaque) WUR;
 void virtio_mmio_unwatch(struct virtio_mmio *vdev, int fd);
