@@ -8,8 +8,7 @@
 
 #include "arch/arm64/layout.h"
 #include "devices/cpuhp.h"
-
-#define MAX_MEMORY (1ULL << 40)
+#include "vmm/boot.h"
 
 unsigned cli_max_vcpus(void)
 {
@@ -28,7 +27,8 @@ void cli_usage(FILE *f)
 		"                          shared=on: a memfd a vhost-user backend can map\n"
 		"  --kernel PATH           arm64 Linux Image (uncompressed)\n"
 		"  --initrd PATH           initial ramdisk\n"
-		"  --cmdline STR           kernel command line\n"
+		"  --cmdline STR           kernel command line: at most %zu bytes with --boot acpi\n"
+		"                          (which prepends \"" BOOT_ACPI_CMDLINE_PREFIX " \"), %zu with fdt\n"
 		"  --boot acpi|fdt         describe the machine with ACPI (default; needed for\n"
 		"                          hotplug) or with a device tree\n"
 		"  --console stdio|file=PATH|none\n"
@@ -44,7 +44,7 @@ void cli_usage(FILE *f)
 		"Exit status: 0 guest powered off or stopped by SIGTERM/SIGINT/API shutdown,\n"
 		"1 hypervisor error or guest crash, 2 bad arguments or input files,\n"
 		"3 guest requested a reset (reboot is not supported).\n",
-		cli_max_vcpus());
+		cli_max_vcpus(), boot_cmdline_max(BOOT_MODE_ACPI), boot_cmdline_max(BOOT_MODE_FDT));
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -268,10 +268,16 @@ static int check_config(const struct vm_config *cfg, char *err, size_t errlen)
 			 cli_max_vcpus());
 		return -EINVAL;
 	}
-	if (cfg->memory_bytes < VM_MIN_MEMORY || cfg->memory_bytes > MAX_MEMORY ||
+	if (cfg->memory_bytes < VM_MIN_MEMORY || cfg->memory_bytes > VM_MAX_MEMORY ||
 	    cfg->memory_bytes % (2ULL << 20)) {
 		snprintf(err, errlen, "--memory: must be a multiple of 2M between 64M and 1T");
 		return -EINVAL;
+	}
+	if (cfg->cmdline && strlen(cfg->cmdline) > boot_cmdline_max(cfg->boot_mode)) {
+		snprintf(err, errlen, "--cmdline: %zu bytes, longer than the %zu a %s boot allows "
+			 "(Linux arm64 COMMAND_LINE_SIZE is %u)", strlen(cfg->cmdline),
+			 boot_cmdline_max(cfg->boot_mode), boot_mode_name(cfg->boot_mode), BOOT_CMDLINE_SIZE);
+		return -E2BIG;
 	}
 	if (cfg->nfs && !cfg->memory_shared) {
 		snprintf(err, errlen, "--fs needs guest memory a backend can map: add --memory shared=on");

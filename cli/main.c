@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "hv.h"
+#include "vmm/api.h"
 #include "vmm/boot.h"
 #include "vmm/run.h"
 #include "vmm/vm.h"
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
 	/* An API client may disconnect while we write to it: that must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	if (boot_check_files(&args.cfg, err, sizeof(err)) ||
+	    (args.cfg.api_socket && api_socket_check(args.cfg.api_socket, err, sizeof(err))) ||
 	    vm_virtio_check(&args.cfg, err, sizeof(err))) {
 		fprintf(stderr, "vmm: %s\n", err);
 		return CLI_EXIT_USAGE;

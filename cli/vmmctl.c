@@ -78,8 +78,39 @@ static int send_raw(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
 	return rc;
 }
 
-static int run(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
+/* cpu resize: how many CPUs it will add or remove, from vm.info (-1: unknown). */
+static int resize_steps(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
 {
+	struct vmmctl_cmd info = *cmd;
+	json_object *req, *reply = NULL, *n;
+	int steps = -1;
+
+	info.op = VMMCTL_INFO;
+	info.timeout_ms = -1;
+	req = vmmctl_request(&info, REQUEST_ID);
+	if (!req || vmmctl_send(c, req) || await_reply(&info, c, &reply)) {
+		json_object_put(req);
+		return -1;
+	}
+	json_object_put(req);
+	if (json_object_object_get_ex(reply, "result", &n) &&
+	    json_object_object_get_ex(n, "enabled_cpus", &n)) {
+		int enabled = json_object_get_int(n);
+		steps = enabled > cmd->count ? enabled - cmd->count : cmd->count - enabled;
+	}
+	json_object_put(reply);
+	return steps;
+}
+
+static int run(const struct vmmctl_cmd *in, struct vmmctl_conn *c)
+{
+	struct vmmctl_cmd resize = *in;
+	const struct vmmctl_cmd *cmd = in;
+
+	if (in->op == VMMCTL_CPU_RESIZE) {
+		resize.resize_steps = resize_steps(in, c);
+		cmd = &resize;
+	}
 	json_object *req = vmmctl_request(cmd, REQUEST_ID), *reply = NULL, *part;
 	int rc, status;
 
@@ -90,6 +121,11 @@ static int run(const struct vmmctl_cmd *cmd, struct vmmctl_conn *c)
 	if (rc)
 		return fail("send", rc);
 	rc = await_reply(cmd, c, &reply);
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr, "vmmctl: no reply within %d ms (see --timeout)\n",
+			vmmctl_reply_deadline_ms(cmd));
+		return VMMCTL_EXIT_API;
+	}
 	if (rc)
 		return fail("no reply", rc);
 	if (json_object_object_get_ex(reply, "error", &part)) {

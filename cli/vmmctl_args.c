@@ -45,8 +45,9 @@ void vmmctl_usage(FILE *f)
 	      "options:\n"
 	      "  -s, --socket PATH the VMM's API socket\n"
 	      "  -j, --json        print the raw JSON result\n"
-	      "  -t, --timeout MS  how long the guest may take per CPU (cpu add/remove/resize),\n"
-	      "                    or how long to wait for any other reply\n"
+	      "  -t, --timeout MS  how long the guest may take per CPU (cpu add/remove/resize;\n"
+	      "                    default 10000), or how long to wait for any other reply;\n"
+	      "                    cpu resize gives up after (CPUs to change + 1) times that\n"
 	      "  -n, --no-wait     cpu add/remove: answer once requested, not once done\n"
 	      "  -h, --help        this text\n"
 	      "  -V, --version     print the version\n"
@@ -138,6 +139,7 @@ int vmmctl_parse(int argc, char *argv[], struct vmmctl_cmd *cmd, char *err, size
 
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->timeout_ms = -1;
+	cmd->resize_steps = -1;
 	cmd->id = -1;
 	optind = 0;	/* full getopt reset: parse may run more than once (tests) */
 	opterr = 0;
@@ -223,8 +225,12 @@ int vmmctl_reply_deadline_ms(const struct vmmctl_cmd *cmd)
 	case VMMCTL_CPU_ADD:
 	case VMMCTL_CPU_REMOVE:
 		return cmd->no_wait ? VMMCTL_REPLY_MS : guest + VMMCTL_GUEST_MARGIN_MS;
-	case VMMCTL_CPU_RESIZE:
-		return -1;	/* one guest timeout per step; the server bounds each */
+	case VMMCTL_CPU_RESIZE: {
+		/* The server bounds each step by the guest timeout. */
+		long steps = cmd->resize_steps >= 0 ? cmd->resize_steps : cmd->count;
+		long ms = (steps + 1) * guest + VMMCTL_GUEST_MARGIN_MS;
+		return ms > INT_MAX ? INT_MAX : (int)ms;
+	}
 	default:
 		return cmd->timeout_ms > 0 ? cmd->timeout_ms : VMMCTL_REPLY_MS;
 	}

@@ -34,6 +34,7 @@ struct vmmctl_cmd {
 	enum vmmctl_op op;
 	int id;			/* cpu add/remove; -1: none given */
 	int count;		/* cpu resize */
+	int resize_steps;	/* cpu resize: CPUs to add or remove (vm.info); -1 unknown */
 	const char *method;	/* call */
 	const char *params;	/* call: JSON text, NULL for none */
 	const char *line;	/* send */
@@ -44,7 +45,10 @@ int vmmctl_parse(int argc, char *argv[], struct vmmctl_cmd *cmd, char *err, size
 void vmmctl_usage(FILE *f);
 /* The JSON-RPC request for cmd (not for send), or NULL when out of memory. */
 json_object *vmmctl_request(const struct vmmctl_cmd *cmd, int id);
-/* How long to wait for the reply in ms, -1 for no limit. */
+/*
+ * How long to wait for the reply in ms, -1 for no limit (events only).
+ * cpu resize: one guest timeout per step, plus one, plus a margin.
+ */
 int vmmctl_reply_deadline_ms(const struct vmmctl_cmd *cmd);
 /* Print a successful result / one notification; -EIO on a write error. */
 int vmmctl_print_result(const struct vmmctl_cmd *cmd, json_object *result, FILE *out) WUR;

@@ -24,6 +24,12 @@ struct api_server;
  */
 int api_server_start(struct api_server **out, struct event_base *base, const char *path,
 		     const struct vm_api_ops *ops, void *vm, char *err, size_t errlen) WUR;
+/*
+ * Before anything is created: could api_server_start() create a socket at
+ * path? (length fits sun_path, the directory exists and is writable, no
+ * other kind of file is there). 0, or -errno with a one-line reason.
+ */
+int api_socket_check(const char *path, char *err, size_t errlen) WUR;
 /* Report a VM event; safe from any thread until api_server_stop; NULL srv: no-op. */
 void api_server_notify(struct api_server *srv, const struct vm_event *ev);
 /* Close every connection, remove the socket file, free. */

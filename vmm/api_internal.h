@@ -28,6 +28,7 @@
 #define RPC_INTERNAL_ERROR	(-32603)
 #define API_ERR_BASE		(-32000)
 #define API_ERR_GUEST_FAILED	(-32010)	/* the guest's _OST reported a failure */
+#define API_ERR_TOO_MANY_CLIENTS (-32011)	/* sent to a client refused at accept */
 
 /* ACPI _OST source events of an eject (ACPI 6.5 table 6.162). */
 #define OST_EVENT_EJECT_REQUEST	0x03

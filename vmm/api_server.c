@@ -59,6 +59,47 @@ static int remove_stale_socket(const struct sockaddr_un *addr)
 	return unlink(addr->sun_path) < 0 ? -errno : 0;
 }
 
+int api_socket_check(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un addr;
+	struct stat st;
+	int rc = fill_addr(&addr, path);
+
+	if (rc) {
+		set_err(err, errlen, "--api-socket: path %s (%zu bytes; a unix socket path holds 1 to %zu): '%s'",
+			path[0] ? "too long" : "empty", strlen(path), sizeof(addr.sun_path) - 1, path);
+		return rc;
+	}
+	/* The directory must exist and take a new file. */
+	char dir[sizeof(addr.sun_path)];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == path)
+		strcpy(dir, "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) < 0) {
+		rc = -errno;
+		set_err(err, errlen, "--api-socket %s: directory %s: %s", path, dir, strerror(-rc));
+		return rc;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "--api-socket %s: %s is not a directory", path, dir);
+		return -ENOTDIR;
+	}
+	if (access(dir, W_OK | X_OK) < 0) {
+		rc = -errno;
+		set_err(err, errlen, "--api-socket %s: cannot create it in %s: %s", path, dir, strerror(-rc));
+		return rc;
+	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		set_err(err, errlen, "--api-socket %s: exists and is not a socket", path);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 static int listen_socket(const char *path, int *out, char *err, size_t errlen)
 {
 	struct sockaddr_un addr;
@@ -101,6 +142,23 @@ static int listen_socket(const char *path, int *out, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * One client too many: tell it why in a JSON-RPC error line (best effort,
+ * never blocking: a fresh socket's buffer takes it), log it, close.
+ */
+static void refuse_client(int fd)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line),
+			 "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,"
+			 "\"message\":\"too many clients: %d are connected\"}}\n",
+			 API_ERR_TOO_MANY_CLIENTS, API_MAX_CLIENTS);
+
+	(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	fprintf(stderr, "vmm: api: client refused: %d clients are connected already\n", API_MAX_CLIENTS);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int socklen, void *arg)
 {
@@ -110,7 +168,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)sa;
 	(void)socklen;
 	if (srv->nconns >= API_MAX_CLIENTS)
-		close(fd);
+		refuse_client(fd);
 	else if (api_conn_accept(srv, fd) < 0)
 		fprintf(stderr, "vmm: api: out of memory, client refused\n");
 }

@@ -1,5 +1,5 @@
 /*
- * Places the boot payload in guest RAM:
+ * Loads the boot payload into guest RAM where boot_place() put it:
  *   RAM_BASE + text_offset   kernel Image (image_size bytes reserved)
  *   next 2 MiB boundary      initrd
  *   top 2 MiB of RAM         device tree | ACPI tables | UEFI hand-off
@@ -50,11 +50,35 @@ static int read_header(const char *path, struct arm64_image *img, uint64_t *size
 	return 0;
 }
 
-int boot_check_files(const struct vm_config *cfg, char *err, size_t errlen)
+/* The size of a regular file, for boot_place(); err names it as what. */
+static int file_size(const char *what, const char *path, uint64_t *size, char *err, size_t errlen)
 {
-	struct arm64_image img;
-	uint64_t size;
-	int r = read_header(cfg->kernel, &img, &size, err, errlen);
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		int e = -errno;
+		snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s %s is not a regular file", what, path);
+		return -EINVAL;
+	}
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Header and sizes of the payload files of cfg, ready for boot_place(). */
+static int plan_files(const struct vm_config *cfg, uint64_t ram_base, uint64_t ram_size,
+		      struct boot_place *place, char *err, size_t errlen)
+{
+	struct boot_place_in in = {
+		.ram_base = ram_base,
+		.ram_size = ram_size,
+		.kernel = cfg->kernel,
+		.initrd = cfg->initrd,
+	};
+	int r = read_header(cfg->kernel, &in.img, &in.kernel_bytes, err, errlen);
 
 	if (r)
 		return r;
@@ -66,39 +90,54 @@ int boot_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 			return e;
 		}
 		close(fd);
+		if ((r = file_size("initrd", cfg->initrd, &in.initrd_bytes, err, errlen)))
+			return r;
 	}
-	return 0;
+	return boot_place(&in, place, err, errlen);
 }
 
-static int load_file(struct vm *vm, const char *path, uint64_t gpa, uint64_t limit,
-		     uint64_t *size, char *err, size_t errlen)
+int boot_check_files(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct boot_place place;
+
+	return plan_files(cfg, RAM_BASE, cfg->memory_bytes, &place, err, errlen);
+}
+
+/*
+ * Read path into guest RAM at gpa: at most max bytes (what boot_place()
+ * reserved for it: a file that grew since is refused, never written beyond).
+ */
+static int load_file(struct vm *vm, const char *what, const char *path, uint64_t gpa,
+		     uint64_t max, uint64_t *size, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = -errno;
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return e;
 	}
-	if ((uint64_t)st.st_size > limit - gpa) {
+	uint64_t want = (uint64_t)st.st_size;
+	if (gpa < vm->ram_base || gpa - vm->ram_base > vm->ram_size ||
+	    max > vm->ram_size - (gpa - vm->ram_base) || want > max) {
 		close(fd);
-		snprintf(err, errlen, "%s (%llu MiB) does not fit in guest memory; give more --memory",
-			 path, (unsigned long long)(st.st_size >> 20));
+		snprintf(err, errlen, "%s %s (%llu MiB) does not fit in guest memory; give more --memory",
+			 what, path, (unsigned long long)(want >> 20));
 		return -EFBIG;
 	}
 	uint8_t *dst = vm->ram + (gpa - vm->ram_base);
 	uint64_t done = 0;
-	while (done < (uint64_t)st.st_size) {
-		ssize_t n = read(fd, dst + done, (size_t)((uint64_t)st.st_size - done));
+	while (done < want) {
+		ssize_t n = read(fd, dst + done, (size_t)(want - done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			int e = n < 0 ? -errno : -EIO;
 			close(fd);
-			snprintf(err, errlen, "cannot read %s: %s", path, strerror(-e));
+			snprintf(err, errlen, "cannot read %s %s: %s", what, path, strerror(-e));
 			return e;
 		}
 		done += (uint64_t)n;
@@ -174,37 +213,27 @@ static int prepare_acpi(struct vm *vm, uint64_t fw_base, struct fdt_uefi_params 
 
 int boot_prepare(struct vm *vm, char *err, size_t errlen)
 {
-	struct arm64_image img;
 	struct boot_info *b = &vm->boot;
+	struct boot_place place;
 	uint64_t ksize, isize = 0;
-	uint64_t ram_end = vm->ram_base + vm->ram_size;
-	uint64_t fw_base = ram_end - FW_AREA_SIZE;
-	char cmdline[4096];
+	char cmdline[BOOT_CMDLINE_SIZE];
 	int r;
 
-	if ((r = read_header(vm->cfg.kernel, &img, &ksize, err, errlen)))
+	/* Placed again from the files as they are now, then loaded within those bounds. */
+	if ((r = plan_files(&vm->cfg, vm->ram_base, vm->ram_size, &place, err, errlen)))
 		return r;
-	b->kernel_gpa = vm->ram_base + img.text_offset;	/* RAM_BASE is 2 MiB aligned */
-	uint64_t footprint = img.image_size ? img.image_size : ALIGN_UP(ksize, PAGE) + (16ULL << 20);
-	if (footprint < ksize)
-		footprint = ksize;
-	b->kernel_end = b->kernel_gpa + footprint;
-	if (b->kernel_end > fw_base) {
-		snprintf(err, errlen, "the kernel needs %llu MiB; give more --memory",
-			 (unsigned long long)(footprint >> 20));
-		return -EFBIG;
-	}
-	if ((r = load_file(vm, vm->cfg.kernel, b->kernel_gpa, fw_base, &ksize, err, errlen)))
+	uint64_t fw_base = place.fw_base;
+	b->kernel_gpa = place.kernel_gpa;
+	b->kernel_end = place.kernel_end;
+	if ((r = load_file(vm, "kernel", vm->cfg.kernel, b->kernel_gpa, place.kernel_end - place.kernel_gpa,
+			   &ksize, err, errlen)))
 		return r;
 	b->entry = b->kernel_gpa;
 
-	b->initrd_gpa = b->initrd_end = ALIGN_UP(b->kernel_end, ARM64_KERNEL_ALIGN);
+	b->initrd_gpa = b->initrd_end = place.initrd_gpa;
 	if (vm->cfg.initrd) {
-		if (b->initrd_gpa >= fw_base) {
-			snprintf(err, errlen, "no room for the initrd; give more --memory");
-			return -EFBIG;
-		}
-		if ((r = load_file(vm, vm->cfg.initrd, b->initrd_gpa, fw_base, &isize, err, errlen)))
+		if ((r = load_file(vm, "initrd", vm->cfg.initrd, b->initrd_gpa, fw_base - b->initrd_gpa,
+				   &isize, err, errlen)))
 			return r;
 		b->initrd_end = b->initrd_gpa + isize;
 	}
@@ -236,9 +265,15 @@ int boot_prepare(struct vm *vm, char *err, size_t errlen)
 			return r;
 		fp.uefi = &uefi;
 		/* No firmware stays resident: the kernel must not call EFI runtime services. */
-		snprintf(cmdline, sizeof(cmdline), "efi=noruntime%s%s", *user ? " " : "", user);
+		r = snprintf(cmdline, sizeof(cmdline), "%s%s%s", BOOT_ACPI_CMDLINE_PREFIX,
+			     *user ? " " : "", user);
 	} else {
-		snprintf(cmdline, sizeof(cmdline), "%s", user);
+		r = snprintf(cmdline, sizeof(cmdline), "%s", user);
+	}
+	if (r < 0 || (size_t)r >= sizeof(cmdline)) {
+		snprintf(err, errlen, "--cmdline: longer than the %zu bytes the %s boot allows",
+			 boot_cmdline_max(vm->cfg.boot_mode), boot_mode_name(vm->cfg.boot_mode));
+		return -E2BIG;
 	}
 	fp.bootargs = cmdline;
 	b->dtb_gpa = fw_base + FW_DTB_OFFSET;

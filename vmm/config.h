@@ -38,6 +38,7 @@ struct vm_config {
 
 #define VM_DEFAULT_MEMORY (512ULL << 20)
 #define VM_MIN_MEMORY (64ULL << 20)
+#define VM_MAX_MEMORY (1ULL << 40)
 
 static inline const char *boot_mode_name(enum boot_mode m)
 {

@@ -21,6 +21,8 @@ struct run_ctx {
 	struct event_base *base;
 	struct api_server *api;
 	struct event *ev_stop, *ev_term, *ev_int, *ev_stdin, *ev_retry, *ev_flush;
+	struct event *ev_out_kick, *ev_out_ready;	/* console output waits / can go on */
+	uint64_t drop_logged_ms;
 	uint8_t pending[64];	/* console input the UART could not take yet */
 	size_t npending;
 };
@@ -82,12 +84,34 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+#define DROP_LOG_EVERY_MS 1000
+
+/* Say so when guest output was lost, at most once a second. */
+static void log_drops(struct run_ctx *rc, bool final)
+{
+	uint64_t now = vm_uptime_ms(rc->vm), total;
+
+	if (!final && rc->drop_logged_ms && now - rc->drop_logged_ms < DROP_LOG_EVERY_MS)
+		return;
+	uint64_t n = console_take_dropped(&rc->vm->console, &total);
+	if (n) {
+		vm_log(rc->vm, "console: %llu bytes of guest output dropped (%llu in total): "
+		       "the console output is not read fast enough", (unsigned long long)n,
+		       (unsigned long long)total);
+		rc->drop_logged_ms = now ? now : 1;
+	}
+}
+
+/* Kick, timer or writable: write out what the console holds, never waiting. */
+static void on_console_out(evutil_socket_t fd, short what, void *arg)
 {
 	struct run_ctx *rc = arg;
 	(void)fd;
 	(void)what;
-	console_flush_idle(&rc->vm->console);
+	if (console_drain(&rc->vm->console, false) && rc->ev_out_ready &&
+	    !event_pending(rc->ev_out_ready, EV_WRITE, NULL))
+		event_add(rc->ev_out_ready, NULL);
+	log_drops(rc, false);
 }
 
 static void forward_event(void *opaque, const struct vm_event *ev)
@@ -100,7 +124,7 @@ static void forward_event(void *opaque, const struct vm_event *ev)
 static void free_events(struct run_ctx *rc)
 {
 	struct event *evs[] = { rc->ev_stop, rc->ev_term, rc->ev_int, rc->ev_stdin, rc->ev_retry,
-				rc->ev_flush };
+				rc->ev_flush, rc->ev_out_kick, rc->ev_out_ready };
 	for (unsigned i = 0; i < ARRAY_SIZE(evs); i++) {
 		if (evs[i])
 			event_free(evs[i]);
@@ -122,14 +146,20 @@ static int setup(struct run_ctx *rc, char *err, size_t errlen)
 	rc->ev_stop = event_new(rc->base, vm->stop_pipe[0], EV_READ | EV_PERSIST, on_stop, rc);
 	rc->ev_term = evsignal_new(rc->base, SIGTERM, on_signal, rc);
 	rc->ev_int = evsignal_new(rc->base, SIGINT, on_signal, rc);
-	rc->ev_flush = event_new(rc->base, -1, EV_PERSIST, on_flush, rc);
+	rc->ev_flush = event_new(rc->base, -1, EV_PERSIST, on_console_out, rc);
+	rc->ev_out_kick = event_new(rc->base, console_kick_fd(&vm->console), EV_READ | EV_PERSIST,
+				    on_console_out, rc);
 	struct timeval flush_every = { 0, CONSOLE_POLL_MS * 1000 };
-	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int || !rc->ev_flush ||
+	if (!rc->ev_stop || !rc->ev_term || !rc->ev_int || !rc->ev_flush || !rc->ev_out_kick ||
 	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_term, NULL) || event_add(rc->ev_int, NULL) ||
-	    event_add(rc->ev_flush, &flush_every)) {
+	    event_add(rc->ev_flush, &flush_every) || event_add(rc->ev_out_kick, NULL)) {
 		snprintf(err, errlen, "cannot set up the event loop");
 		return -ENOMEM;
 	}
+	/* Only pipes, terminals and sockets can be full; a regular file cannot be polled. */
+	struct stat st;
+	if (vm->console.fd >= 0 && fstat(vm->console.fd, &st) == 0 && !S_ISREG(st.st_mode))
+		rc->ev_out_ready = event_new(rc->base, vm->console.fd, EV_WRITE, on_console_out, rc);
 	if (vm->cfg.console == CONSOLE_STDIO) {
 		rc->ev_stdin = event_new(rc->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, rc);
 		rc->ev_retry = evtimer_new(rc->base, on_console_retry, rc);
@@ -175,6 +205,8 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
 
 	vm_join(vm);
+	console_settle(&vm->console, CONSOLE_CLOSE_WAIT_MS);
+	log_drops(&rc, true);
 	if (rc.api) {
 		api_server_notify(rc.api, &(struct vm_event){ .kind = VM_EVENT_VM_SHUTDOWN });
 		/* Let the notification reach subscribers before the sockets close. */

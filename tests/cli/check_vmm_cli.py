@@ -42,6 +42,17 @@ with tempfile.TemporaryDirectory() as tmp:
         hdr[56:60] = b"ARM\x64"
         f.write(hdr)
 
+    crafted = os.path.join(tmp, "crafted")
+    with open(crafted, "wb") as f:
+        hdr = bytearray(64)
+        hdr[8:16] = (0xffffffffffe00000).to_bytes(8, "little")   # text_offset
+        hdr[16:24] = (2 << 20).to_bytes(8, "little")
+        hdr[56:60] = b"ARM\x64"
+        f.write(hdr)
+    big_initrd = os.path.join(tmp, "initrd")
+    with open(big_initrd, "wb") as f:
+        f.truncate(600 << 20)
+
     rc, out, err = run("--help")
     fail_unless(rc == 0 and "--cpus boot=N" in out and "Exit status" in out, f"--help: {rc} {out[:80]!r}")
     rc, out, err = run("--version")
@@ -59,6 +70,20 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_usage_error(["--kernel", image, "--boot", "bios"], "expected acpi or fdt")
     expect_usage_error(["--kernel", image, "--console", "tty"], "expected stdio, file=PATH or none")
     expect_usage_error(["--kernel", image, "--smp", "4"], "unknown option '--smp'")
+    # Payload that does not fit: named, status 2, before KVM is touched.
+    expect_usage_error(["--kernel", crafted], f"kernel {crafted} does not fit")
+    expect_usage_error(["--kernel", image, "--initrd", big_initrd], f"initrd {big_initrd} (600 MiB) does not fit")
+    # Linux arm64 cuts the command line at 2047 bytes; ACPI boot prepends "efi=noruntime ".
+    expect_usage_error(["--kernel", image, "--cmdline", "x" * 2034], "longer than the 2033")
+    expect_usage_error(["--kernel", image, "--boot", "fdt", "--cmdline", "x" * 2048], "longer than the 2047")
+    rc, out, err = run("--help")
+    fail_unless("2033 bytes" in out, f"--help names the --cmdline limit: {out!r}")
+
+    # A bad --api-socket is refused before any VM exists.
+    expect_usage_error(["--kernel", image, "--api-socket", os.path.join(tmp, "nodir", "api.sock")],
+                       "No such file or directory")
+    expect_usage_error(["--kernel", image, "--api-socket", "/tmp/" + "s" * 120], "too long")
+    expect_usage_error(["--kernel", image, "--api-socket", not_image], "exists and is not a socket")
 
     # A good command line gets past every check and fails only for want of KVM.
     rc, out, err = run("--kernel", image, "--cpus", "boot=1,max=4")
@@ -78,6 +103,44 @@ with tempfile.TemporaryDirectory() as tmp:
                        "--rng: cannot read")
     rc, out, err = run("--kernel", image, "--rng", "off")
     fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
+
+def check_vmmctl_resize_gives_up():
+    """vmmctl cpu resize against a VMM that never finishes: it gives up after
+    (CPUs to change + 1) x --timeout + 5 s, with exit status 1, not never."""
+    import json
+    import socket
+    import threading
+    import time
+    vmmctl = os.path.join(os.path.dirname(VMM), "vmmctl")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "api.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(1)
+
+        def serve():
+            conn, _ = srv.accept()
+            f = conn.makefile("rw")
+            for line in f:
+                req = json.loads(line)
+                if req["method"] == "vm.info":
+                    f.write(json.dumps({"jsonrpc": "2.0", "id": req["id"],
+                                        "result": {"enabled_cpus": 1}}) + "\n")
+                    f.flush()
+                # cpu.resize: never answered
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        t0 = time.monotonic()
+        p = subprocess.run([vmmctl, "-s", path, "-t", "100", "cpu", "resize", "2"],
+                           capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - t0
+        fail_unless(p.returncode == 1 and "no reply within 5200 ms" in p.stderr and 5 < took < 15,
+                    f"vmmctl cpu resize gives up: {p.returncode} {p.stderr!r} after {took:.1f}s")
+        srv.close()
+
+
+check_vmmctl_resize_gives_up()
 
 for f in failures:
     print("FAIL", f)

@@ -123,6 +123,30 @@ static void test_requests(void **state)
 		       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"events.subscribe\",\"params\":{}}");
 }
 
+/* No command but the event stream waits forever; cpu resize: a step's worth more than needed. */
+static void test_reply_deadlines(void **state)
+{
+	static const char *const lines[] = {
+		"-s /s info", "-s /s cpu list", "-s /s cpu add", "-s /s cpu remove 1", "-s /s pause",
+		"-s /s resume", "-s /s shutdown", "-s /s events", "-s /s cpu resize 3",
+		"-s /s -t 1 cpu resize 3",
+	};
+	struct vmmctl_cmd cmd;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		assert_int_equal(parse(&cmd, lines[i]), 0);
+		assert_true(vmmctl_reply_deadline_ms(&cmd) > 0);
+	}
+	assert_int_equal(parse(&cmd, "-s /s cpu resize 4"), 0);
+	assert_int_equal(cmd.resize_steps, -1);		/* unknown: count steps */
+	assert_int_equal(vmmctl_reply_deadline_ms(&cmd), 5 * 10000 + VMMCTL_GUEST_MARGIN_MS);
+	cmd.resize_steps = 1;					/* from vm.info */
+	assert_int_equal(vmmctl_reply_deadline_ms(&cmd), 2 * 10000 + VMMCTL_GUEST_MARGIN_MS);
+	assert_int_equal(parse(&cmd, "-s /s -t 600000 cpu resize 100000"), 0);
+	assert_int_equal(vmmctl_reply_deadline_ms(&cmd), 2147483647);	/* no overflow */
+}
+
 /* call and send keep pointers into argv: build argv that outlives the parse. */
 static void test_call_and_send(void **state)
 {
@@ -241,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_parse_commands),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_reply_deadlines),
 		cmocka_unit_test(test_call_and_send),
 		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_error_output),

@@ -66,8 +66,8 @@ int testvm_create(struct testvm *t, const struct testvm_opts *o)
 		.kernel = t->kernel,
 		.cmdline = o->cmdline,
 		.boot_mode = o->mode,
-		.console = o->console_file ? CONSOLE_FILE : CONSOLE_NONE,
-		.console_path = o->console_file ? t->console : NULL,
+		.console = o->console_file || o->console_path ? CONSOLE_FILE : CONSOLE_NONE,
+		.console_path = o->console_path ? o->console_path : o->console_file ? t->console : NULL,
 		.rng_source = o->rng,
 		.memory_shared = o->memory_shared,
 	};

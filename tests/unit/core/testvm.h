@@ -20,6 +20,7 @@ struct testvm_opts {
 	unsigned boot, max;
 	enum boot_mode mode;
 	bool console_file;		/* CONSOLE_FILE in the temp dir, else CONSOLE_NONE */
+	const char *console_path;	/* CONSOLE_FILE at this path instead (e.g. a pipe) */
 	const char *cmdline;
 	uint64_t memory;		/* 0: 64 MiB */
 	uint64_t image_size;		/* 0: TEST_IMAGE_SIZE */

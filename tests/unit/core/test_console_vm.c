@@ -1,0 +1,139 @@
+/*
+ * A guest that floods its console while nobody reads the output: vCPUs
+ * never wait for the reader, so pause and SIGTERM complete, and the log
+ * says how much guest output was dropped.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arm64/layout.h"
+#include "devices/pl011.h"
+#include "testvm.h"
+#include "vmm/run.h"
+
+#define GUEST_BYTES (CONSOLE_BUF_SIZE + 16 * 1024)	/* more than ring and pipe hold */
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct guest {
+	struct testvm *t;
+	bool wrote_all;
+	const char *failed;
+	uint64_t pause_ms, stop_ms;
+};
+
+static void guest(struct guest *g)
+{
+	struct fake_hv *fh = g->t->fh;
+
+	if (!fake_hv_wait_idle(fh, 0, TMO)) {
+		g->failed = "vCPU 0 never ran";
+		return;
+	}
+	/* Lines of 64 through the UART's data register, 32 exits at a time. */
+	unsigned n = 0;	/* nothing was scripted before */
+	for (unsigned i = 0; i < GUEST_BYTES; i += 32) {
+		for (unsigned j = 0; j < 32; j++)
+			fake_hv_push_mmio_write(fh, 0, UART_BASE + PL011_REG_DR, 4,
+						(i + j) % 64 == 63 ? '\n' : 'a' + (i + j) / 64 % 26);
+		n += 32;
+		if (!fake_hv_wait_consumed(fh, 0, n, TMO) || !fake_hv_wait_idle(fh, 0, TMO)) {
+			g->failed = "the vCPU is stuck in a console write";
+			return;
+		}
+	}
+	g->wrote_all = true;
+
+	uint64_t t0 = ms_now();
+	if (vm_pause(g->t->vm) == 0) {
+		g->pause_ms = ms_now() - t0;
+		if (vm_resume(g->t->vm))
+			g->failed = "resume failed";
+	} else {
+		g->failed = "pause failed";
+	}
+}
+
+static void *guest_main(void *arg)
+{
+	struct guest *g = arg;
+
+	guest(g);
+	g->stop_ms = ms_now();
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void test_flood_unread_console(void **state)
+{
+	struct testvm t;
+	char path[64], logpath[] = "/tmp/vmm-console-log-XXXXXX";
+	int p[2];
+	pthread_t th;
+	(void)state;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) >= 4096);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
+	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI, .console_path = path };
+	create_ok(&t, &o);
+
+	/* The VMM's log (stderr) into a file, to read what it reported. */
+	int logfd = mkstemp(logpath), saved = dup(STDERR_FILENO);
+	assert_true(logfd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(logfd, STDERR_FILENO);
+
+	struct guest g = { .t = &t };
+	assert_int_equal(pthread_create(&th, NULL, guest_main, &g), 0);
+	int status = vm_run(t.vm, t.err, sizeof(t.err));
+	uint64_t stopped = ms_now();
+	pthread_join(th, NULL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	if (g.failed)
+		fail_msg("guest: %s", g.failed);
+	assert_int_equal(status, 0);
+	assert_true(g.wrote_all);
+	assert_true(g.pause_ms < 1000);
+	/* Stop: at most CONSOLE_CLOSE_WAIT_MS for the reader that never comes. */
+	assert_true(stopped - g.stop_ms < CONSOLE_CLOSE_WAIT_MS + 2000);
+
+	char log[8192];
+	ssize_t n = pread(logfd, log, sizeof(log) - 1, 0);
+	assert_true(n > 0);
+	log[n] = 0;
+	assert_non_null(strstr(log, "bytes of guest output dropped"));
+	close(logfd);
+	unlink(logpath);
+	testvm_finish(&t);
+	close(p[0]);
+	close(p[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flood_unread_console),
+	};
+	return cmocka_run_group_tests_name("core_console_vm", tests, NULL, NULL);
+}
