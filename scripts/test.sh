@@ -21,7 +21,7 @@ echo "== threaded unit tests under ThreadSanitizer (build-tsan/)"
 mapfile -t threaded < <(meson introspect build-tsan --tests | python3 -c '
 import json, os, re, sys
 for t in json.load(sys.stdin):
-    if re.fullmatch(r"core_vm_.*|core_run|core_console.*|api_.*|devices_.*", t["name"]):
+    if re.fullmatch(r"core_vm_.*|core_run|core_console.*|api_.*|devices_.*|virtio_.*", t["name"]):
         print(t["name"], os.path.relpath(t["cmd"][0], "build-tsan"))')
 ninja --quiet -C build-tsan "${threaded[@]#* }"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

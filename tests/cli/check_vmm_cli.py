@@ -104,6 +104,7 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("--kernel", image, "--rng", "off")
     fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
 
+
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after
     (CPUs to change + 1) x --timeout + 5 s, with exit status 1, not never."""
