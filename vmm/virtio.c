@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "devices/virtio/fs.h"
 #include "devices/virtio/rng.h"
@@ -23,6 +24,15 @@ int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 			return e;
 		}
 		close(fd);
+	}
+	/* A backend socket that is not there is bad input; one that does not answer is found at start-up. */
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		struct stat st;
+		if (stat(cfg->fs[i].socket, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "--fs: %s is not a unix socket (is the vhost-user backend running?)",
+				 cfg->fs[i].socket);
+			return -ENOENT;
+		}
 	}
 	return 0;
 }

@@ -104,6 +104,16 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("--kernel", image, "--rng", "off")
     fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
 
+    # --fs: needs shared memory, a well-formed value, and a socket that exists.
+    expect_usage_error(["--kernel", image, "--fs", "tag=a,socket=/s"], "--memory shared=on")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=on", "--fs", "tag=a"],
+                       "--fs: tag= and socket= are required")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=maybe"],
+                       "--memory: shared= expects on or off")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=on",
+                        "--fs", "tag=a,socket=" + os.path.join(tmp, "no-vfs.sock")],
+                       "is not a unix socket")
+
 
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after
