@@ -192,9 +192,10 @@ static void test_backend_dies_mid_handshake(void **state)
 	fv_reply_u64(&f->fv, VHU_GET_FEATURES, FEATURES);
 	fv_flush(&f->fv);
 	shutdown(f->fv.fd, SHUT_WR);
+	f->vu.timeout_ms = 3000;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(vhu_handshake(&f->vu), -ECONNRESET);
-	assert_true(elapsed_ms(&t0) < 150);
+	assert_true(elapsed_ms(&t0) < 2000);	/* at once, not after the timeout */
 }
 
 /* A backend that never answers: the timeout, then an error. */
@@ -206,7 +207,7 @@ static void test_silent_backend_times_out(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(vhu_handshake(&f->vu), -ETIMEDOUT);
 	long ms = elapsed_ms(&t0);
-	assert_true(ms >= 190 && ms < 1000);
+	assert_true(ms >= 190 && ms < 2000);
 }
 
 /* Replies that do not match the request are refused. */
