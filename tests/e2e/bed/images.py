@@ -6,6 +6,7 @@ image and an unchanged one is reused. Old images are pruned (LRU)."""
 import hashlib
 import os
 import shlex
+import time
 from pathlib import Path
 
 from .cpio import CpioWriter
@@ -85,10 +86,21 @@ def _build(cache: Path, prefix: str, spec: Spec, keep: int) -> Path:
     return out
 
 
+# A run builds its images before it queues for the machine lock, which other
+# checkouts may hold for a long time: an image that recent may still be
+# waiting for its machine, so pruning leaves it alone.
+PRUNE_MIN_AGE = 2 * 3600
+
+
 def _prune(cache: Path, prefix: str, keep: int):
     old = sorted(cache.glob(f"{prefix}-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
     for p in old[keep:]:
-        p.unlink(missing_ok=True)
+        try:
+            if now - p.stat().st_mtime > PRUNE_MIN_AGE:
+                p.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
 
 
 def sh_assign(name, value) -> str:
