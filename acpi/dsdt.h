@@ -10,7 +10,7 @@
 #include "hotplug_regs.h"
 
 /* What the AML's Fields cover of the two register blocks. */
-#define DSDT_CPUHP_REGION_LEN		0x18
+#define DSDT_CPUHP_REGION_LEN		(CPUHP_REG_NEXT_EVENT + 4)
 #define DSDT_GED_REGION_LEN		4
 
 /* _STA values: Present | Shown in UI | Functioning, plus Enabled. */
@@ -18,6 +18,7 @@
 #define DSDT_STA_PRESENT_ENABLED	0x0F
 
 /* Notify values (ACPI 6.5 table 5.166). */
+#define DSDT_NOTIFY_BUS_CHECK		0
 #define DSDT_NOTIFY_DEVICE_CHECK	1
 #define DSDT_NOTIFY_EJECT_REQUEST	3
 

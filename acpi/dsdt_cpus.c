@@ -92,11 +92,16 @@ static struct aml *method_cnot(struct aml_ctx *ctx, const struct acpi_platform *
 }
 
 /*
- * CSCN: walk every UID, acknowledge pending insert/remove events and notify
- * the OS: Device Check for an insert (it then reads _STA and onlines the
- * CPU), Eject Request for a remove (it offlines the CPU and calls _EJ0).
- * Notifications are queued by the OS, so sending them outside the lock is
- * only for keeping the locked section short.
+ * CSCN: take the pending insert/remove events one at a time from NEXT_EVENT
+ * (which selects the CPU), acknowledge each and notify the OS: Bus Check
+ * on the CPU for an insert (it then reads _STA and registers the CPU),
+ * Eject Request for a remove (it offlines the CPU and calls _EJ0). Not a
+ * Device Check: Linux answers that by re-enumerating the parent, i.e.
+ * evaluating _STA of every possible CPU, which would make a hot-add cost
+ * exits per possible CPU again; a Bus Check re-enumerates from the CPU. A scan costs a few MMIO
+ * exits per event, not per possible CPU. At most one round per possible CPU:
+ * events raised meanwhile raise the GED again. Notifications are queued by
+ * the OS, so sending them outside the lock only keeps the locked section short.
  */
 static struct aml *method_cscn(struct aml_ctx *ctx, const struct acpi_platform *p)
 {
@@ -108,9 +113,14 @@ static struct aml *method_cscn(struct aml_ctx *ctx, const struct acpi_platform *
 		if (p->cpus[i].uid + 1 > end)
 			end = p->cpus[i].uid + 1;
 
-	aml_append(m, aml_store(ctx, aml_int(ctx, 0), aml_local(ctx, 0)));
-	loop = aml_while(ctx, aml_lless(ctx, aml_local(ctx, 0), aml_int(ctx, end)));
-	lock_and_select(ctx, loop, aml_local(ctx, 0));
+	aml_append(m, aml_store(ctx, aml_int(ctx, 0), aml_local(ctx, 2)));
+	loop = aml_while(ctx, aml_lless(ctx, aml_local(ctx, 2), aml_int(ctx, end)));
+	aml_append(loop, aml_acquire(ctx, aml_name(ctx, "CMTX"), 0xFFFF));
+	aml_append(loop, aml_store(ctx, aml_name(ctx, "CNXT"), aml_local(ctx, 0)));
+	cond = aml_if(ctx, aml_lequal(ctx, aml_local(ctx, 0), aml_int(ctx, CPUHP_NO_EVENT)));
+	unlock(ctx, cond);
+	aml_append(cond, aml_break(ctx));
+	aml_append(loop, cond);
 	aml_append(loop, aml_store(ctx, aml_name(ctx, "CSTS"), aml_local(ctx, 1)));
 
 	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_INSERT));
@@ -125,7 +135,7 @@ static struct aml *method_cscn(struct aml_ctx *ctx, const struct acpi_platform *
 
 	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_INSERT));
 	call[0] = aml_local(ctx, 0);
-	call[1] = aml_int(ctx, DSDT_NOTIFY_DEVICE_CHECK);
+	call[1] = aml_int(ctx, DSDT_NOTIFY_BUS_CHECK);
 	aml_append(cond, aml_call(ctx, "CNOT", 2, call));
 	aml_append(loop, cond);
 	cond = aml_if(ctx, local_has(ctx, 1, CPUHP_STATUS_REMOVE));
@@ -134,7 +144,7 @@ static struct aml *method_cscn(struct aml_ctx *ctx, const struct acpi_platform *
 	aml_append(cond, aml_call(ctx, "CNOT", 2, call));
 	aml_append(loop, cond);
 
-	aml_append(loop, aml_increment(ctx, aml_local(ctx, 0)));
+	aml_append(loop, aml_increment(ctx, aml_local(ctx, 2)));
 	aml_append(m, loop);
 	return m;
 }
@@ -191,6 +201,7 @@ struct aml *dsdt_cpus(struct aml_ctx *ctx, const struct acpi_platform *p)
 	aml_append(f, aml_field_unit(ctx, "COEV", 32));	/* OST_EVENT */
 	aml_append(f, aml_field_unit(ctx, "COSS", 32));	/* OST_STATUS */
 	aml_append(f, aml_field_unit(ctx, "CCNT", 32));	/* COUNT */
+	aml_append(f, aml_field_unit(ctx, "CNXT", 32));	/* NEXT_EVENT */
 	aml_append(dev, f);
 	aml_append(dev, aml_mutex(ctx, "CMTX", 0));
 

@@ -1,7 +1,9 @@
 /*
  * CPU hotplug register block, read and written only by the DSDT's AML.
- * Register map: docs/hotplug.md. Holds, per possible CPU, the firmware view:
- * Enabled and the pending insert/remove events. Thread-safe.
+ * Register map: docs/hotplug.md. The block holds only its own registers
+ * (the selector, the latched _OST event, an access counter): the state of
+ * each CPU belongs to the VMM, which the block asks through its ops.
+ * Thread-safe.
  */
 #ifndef DEVICES_CPUHP_H
 #define DEVICES_CPUHP_H
@@ -15,9 +17,17 @@
 
 #define CPUHP_MAX_CPUS		512
 
+/*
+ * Called without the device lock held, on the vCPU thread running the AML;
+ * cpu is always < nr_cpus. A missing op reads as 0 / no event / ignored.
+ */
 struct cpuhp_ops {
-	/* Called without the device lock held, from the vCPU thread running the AML. */
-	void (*ejected)(void *opaque, unsigned cpu);
+	/* CPUHP_STATUS_* bits of cpu. */
+	uint32_t (*status)(void *opaque, unsigned cpu);
+	/* A COMMAND write; the VMM decides whether the CPU's state allows it. */
+	void (*command)(void *opaque, unsigned cpu, uint32_t cmd);
+	/* The lowest CPU with a pending insert or remove event, or < 0. */
+	int (*next_event)(void *opaque);
 	void (*ost)(void *opaque, unsigned cpu, uint32_t event, uint32_t status);
 };
 
@@ -26,7 +36,7 @@ struct cpuhp {
 	unsigned nr_cpus;
 	uint32_t selected;
 	uint32_t ost_event;
-	uint8_t state[CPUHP_MAX_CPUS];	/* CPUHP_STATUS_* bits */
+	uint64_t accesses;	/* register reads and writes: each is a guest exit */
 	const struct cpuhp_ops *ops;
 	void *opaque;
 };
@@ -35,15 +45,7 @@ extern const struct mmio_ops cpuhp_mmio_ops;
 
 int cpuhp_init(struct cpuhp *hp, unsigned nr_cpus, const struct cpuhp_ops *ops, void *opaque) WUR;
 void cpuhp_destroy(struct cpuhp *hp);
-/* The current CPUHP_STATUS_* bits of a CPU (0 for an id out of range). */
-uint32_t cpuhp_status(struct cpuhp *hp, unsigned cpu);
-/* Boot-time state: Enabled without an event. */
-int cpuhp_set_boot_enabled(struct cpuhp *hp, unsigned cpu) WUR;
-/* Set Enabled and queue an insert event. -EINVAL bad id, -EALREADY enabled. */
-int cpuhp_insert(struct cpuhp *hp, unsigned cpu) WUR;
-/* Queue a remove event. -EINVAL bad id, -ENODEV not enabled. */
-int cpuhp_request_remove(struct cpuhp *hp, unsigned cpu) WUR;
-/* Drop a pending remove that timed out, keeping Enabled. */
-void cpuhp_cancel_remove(struct cpuhp *hp, unsigned cpu);
+/* Register accesses so far (the guest exits the block cost). */
+uint64_t cpuhp_accesses(struct cpuhp *hp);
 
 #endif

@@ -13,7 +13,10 @@
 #define CPUHP_REG_OST_EVENT	0x0c	/* WO: _OST source event, latched */
 #define CPUHP_REG_OST_STATUS	0x10	/* WO: _OST status; reports (cpu, event, status) */
 #define CPUHP_REG_COUNT		0x14	/* RO: number of possible CPUs */
+#define CPUHP_REG_NEXT_EVENT	0x18	/* RO: lowest CPU with an event, selected; or NO_EVENT */
 #define CPUHP_MMIO_SIZE		0x1000
+
+#define CPUHP_NO_EVENT		0xFFFFFFFFu	/* NEXT_EVENT: nothing pending */
 
 #define CPUHP_STATUS_ENABLED	(1u << 0)
 #define CPUHP_STATUS_INSERT	(1u << 1)
@@ -21,7 +24,7 @@
 
 #define CPUHP_CMD_CLEAR_INSERT	1
 #define CPUHP_CMD_CLEAR_REMOVE	2
-#define CPUHP_CMD_EJECT		3	/* guest's _EJ0: clear Enabled and REMOVE */
+#define CPUHP_CMD_EJECT		3	/* guest's _EJ0: the VMM disables the CPU if allowed */
 
 /* Generic Event Device (ACPI0013). */
 #define GED_REG_EVENT		0x00	/* RO, read-to-clear */

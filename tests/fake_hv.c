@@ -206,9 +206,9 @@ bool fake_hv_answer(struct fake_hv *fh, unsigned vcpu, unsigned idx, struct vcpu
 
 	pthread_mutex_lock(&fh->lock);
 	struct hv_vcpu *v = vcpu_of(fh, vcpu);
-	ok = idx < v->nanswers;
+	ok = idx < v->nanswers && v->nanswers - idx <= ACAP;
 	if (ok)
-		*out = v->answers[idx];
+		*out = v->answers[idx % ACAP];
 	pthread_mutex_unlock(&fh->lock);
 	return ok;
 }

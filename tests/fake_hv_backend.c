@@ -211,8 +211,7 @@ static int op_vcpu_run(struct hv_vcpu *v, struct vcpu_exit *exit)
 	pthread_mutex_lock(&fh->lock);
 	v->runs++;
 	if (v->awaiting_answer) {
-		if (v->nanswers < ACAP)
-			v->answers[v->nanswers++] = *exit;
+		v->answers[v->nanswers++ % ACAP] = *exit;	/* the last ACAP are kept */
 		v->awaiting_answer = false;
 		pthread_cond_broadcast(&fh->cond);
 	}

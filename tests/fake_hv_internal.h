@@ -14,7 +14,7 @@
 #include "fake_hv.h"
 
 #define QCAP	64	/* scripted exits waiting per vCPU */
-#define ACAP	256	/* answers kept per vCPU */
+#define ACAP	256	/* answers kept per vCPU: the latest ones */
 #define LOGCAP	4096	/* op and irq records */
 #define SMALLCAP 16	/* maps, forwarded ranges */
 

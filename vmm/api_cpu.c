@@ -93,7 +93,7 @@ void api_method_cpu_remove(struct api_call *call, json_object *params)
 	}
 	rc = api_wait_start(srv, API_WAIT_REMOVE, a.id, a.timeout_ms, wait_done, call);
 	if (rc < 0) {
-		srv->ops->cpu_remove_cancel(srv->vm, a.id);
+		(void)srv->ops->cpu_remove_cancel(srv->vm, a.id, NULL);
 		api_call_fail_code(call, RPC_INTERNAL_ERROR, "out of memory; remove cancelled");
 	}
 }

@@ -144,7 +144,7 @@ static void step(struct api_resize *job)
 	rc = api_wait_start(srv, kind, cpu, job->timeout_ms, step_done, job);
 	if (rc < 0) {
 		if (kind == API_WAIT_REMOVE)
-			srv->ops->cpu_remove_cancel(srv->vm, cpu);
+			(void)srv->ops->cpu_remove_cancel(srv->vm, cpu, NULL);
 		finish_error(job, cpu, NULL);
 	}
 }

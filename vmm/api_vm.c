@@ -149,6 +149,7 @@ static json_object *cpu_json(const struct cpu_info *c)
 	json_object_object_add(o, "enabled", json_object_new_boolean(c->enabled));
 	json_object_object_add(o, "online", json_object_new_boolean(c->online));
 	json_object_object_add(o, "pending", json_object_new_string(pending_name(c->pending)));
+	json_object_object_add(o, "state", c->state ? json_object_new_string(c->state) : NULL);
 	return o;
 }
 

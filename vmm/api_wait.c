@@ -32,6 +32,24 @@ static json_object *cpu_data(unsigned cpu)
 	return data;
 }
 
+/* The CPU's true state, as the VM reports it, added to an error's data. */
+static void add_state(json_object *data, const struct cpu_info *c)
+{
+	if (!data || !c->state)
+		return;
+	json_object_object_add(data, "enabled", json_object_new_boolean(c->enabled));
+	json_object_object_add(data, "online", json_object_new_boolean(c->online));
+	json_object_object_add(data, "state", json_object_new_string(c->state));
+}
+
+static void add_current_state(struct api_server *srv, json_object *data, unsigned cpu)
+{
+	struct cpu_info c = { 0 };
+
+	if (srv->ops->cpu_get(srv->vm, cpu, &c) == 0)
+		add_state(data, &c);
+}
+
 static void wait_free(struct api_wait *w)
 {
 	event_free(w->timer);
@@ -53,23 +71,36 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct api_wait *w = arg;
 	struct api_server *srv = w->srv;
-	json_object *data = cpu_data(w->cpu);
+	struct cpu_info c = { 0 };
+	json_object *data;
+	const char *detail = "the CPU stays enabled; the guest may still bring it online";
+	int rc = 0;
 
 	(void)fd;
 	(void)what;
 	TAILQ_REMOVE(&srv->waits, w, link);
 	if (w->kind == API_WAIT_REMOVE) {
-		/* Leave the VM consistent: the CPU stays enabled, nothing pending. */
-		srv->ops->cpu_remove_cancel(srv->vm, w->cpu);
+		/* Leave the VM consistent: the CPU stays enabled, or was ejected after all. */
+		rc = srv->ops->cpu_remove_cancel(srv->vm, w->cpu, &c);
+		if (rc == -VM_ERR_NOT_ENABLED) {
+			/* The eject raced the timer: the remove completed. */
+			wait_complete(w, 0, NULL);
+			return;
+		}
+		detail = rc == 0 && c.pending == CPU_PENDING_INSERT ?
+			 "the guest had started the removal; it was cancelled, the CPU stays "
+			 "enabled and the guest was told so" :
+			 rc == 0 ? "the remove request was cancelled; the CPU stays enabled" :
+			 "no remove was in progress any more";
+	} else if (srv->ops->cpu_get(srv->vm, w->cpu, &c) < 0) {
+		c.state = NULL;
 	}
+	data = cpu_data(w->cpu);
+	add_state(data, &c);
 	if (data) {
-		json_object_object_add(data, "enabled", json_object_new_boolean(true));
 		json_object_object_add(data, "cancelled",
-				       json_object_new_boolean(w->kind == API_WAIT_REMOVE));
-		json_object_object_add(data, "detail", json_object_new_string(
-			w->kind == API_WAIT_ADD ?
-			"the CPU stays enabled; the guest may still bring it online" :
-			"the remove request was cancelled; the CPU stays enabled"));
+				       json_object_new_boolean(w->kind == API_WAIT_REMOVE && rc == 0));
+		json_object_object_add(data, "detail", json_object_new_string(detail));
 	}
 	wait_complete(w, -ETIMEDOUT, api_error_from_vm(-VM_ERR_TIMEOUT, data));
 }
@@ -103,15 +134,15 @@ static bool is_eject_event(uint32_t ost_event)
 	return ost_event == OST_EVENT_EJECT_REQUEST || ost_event == OST_EVENT_OSPM_EJECT;
 }
 
-static json_object *ost_failure(const struct vm_event *ev)
+static json_object *ost_failure(struct api_server *srv, const struct vm_event *ev)
 {
 	json_object *data = cpu_data(ev->cpu);
 
 	if (data) {
 		json_object_object_add(data, "event", json_object_new_int64(ev->ost_event));
 		json_object_object_add(data, "status", json_object_new_int64(ev->ost_status));
-		json_object_object_add(data, "enabled", json_object_new_boolean(true));
 	}
+	add_current_state(srv, data, ev->cpu);
 	return api_error_new(API_ERR_GUEST_FAILED, "the guest reported a failure (_OST)", data);
 }
 
@@ -142,9 +173,10 @@ static int match(struct api_wait *w, const struct vm_event *ev, json_object **er
 		if (ev->kind != VM_EVENT_CPU_OST || !is_eject_event(ev->ost_event) ||
 		    ev->ost_status == 0 || ev->ost_status == OST_STATUS_EJECT_IN_PROGRESS)
 			return 0;
-		w->srv->ops->cpu_remove_cancel(w->srv->vm, w->cpu);
+		/* The guest gave the eject up: so do we (it keeps the CPU). */
+		(void)w->srv->ops->cpu_remove_cancel(w->srv->vm, w->cpu, NULL);
 	}
-	*error = ost_failure(ev);
+	*error = ost_failure(w->srv, ev);
 	return -1;
 }
 

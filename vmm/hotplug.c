@@ -1,10 +1,10 @@
 /*
- * The vCPU hotplug controller: the state machine behind cpu.add/cpu.remove.
- *   disabled --add--> enabled + insert event --guest CPU_ON--> online
- *   online --remove--> remove event --guest CPU_OFF, _EJ0--> disabled
- * "enabled" is mirrored in the PSCI table (CPU_ON of a disabled vCPU is
- * DENIED) and in the hotplug register block the AML reads. Lock order:
- * vm->lock, then the register block's own lock.
+ * The vCPU hotplug controller: cpu.add/cpu.remove from the API and the
+ * guest's side through the hotplug register block, both driving the one
+ * per-vCPU state machine (arch/arm64/cpu_hp.h) kept in the vCPU table under
+ * vm->lock. PSCI reads the same state (CPU_ON of a disabled vCPU is DENIED),
+ * the block's STATUS bits and the API's view are derived from it: nothing
+ * else stores whether a vCPU is enabled.
  */
 #include <errno.h>
 #include <string.h>
@@ -19,38 +19,53 @@ static void raise_hotplug_event(struct vm *vm)
 		vm_log(vm, "cannot raise the GED interrupt: %s", strerror(-r));
 }
 
+/* vm->lock held. */
+static void fill_info(struct vm *vm, unsigned id, struct cpu_info *out)
+{
+	const struct psci_cpu *c = &vm->psci.cpu[id];
+
+	*out = (struct cpu_info){
+		.id = id,
+		.mpidr = c->mpidr,
+		.enabled = cpu_hp_is_enabled(c->hp),
+		.online = c->power != PSCI_POWER_OFF,
+		.pending = c->hp == CPU_HP_INSERT_PENDING ? CPU_PENDING_INSERT :
+			   c->hp == CPU_HP_REMOVE_REQUESTED || c->hp == CPU_HP_REMOVE_ACKED ?
+			   CPU_PENDING_REMOVE : CPU_PENDING_NONE,
+		.state = cpu_hp_state_name(c->hp),
+	};
+}
+
 static int hp_cpu_add(void *opaque, int id)
 {
 	struct vm *vm = opaque;
+	int r;
 
 	if (vm->cfg.boot_mode != BOOT_MODE_ACPI)
 		return -VM_ERR_NOT_SUPPORTED;
 	pthread_mutex_lock(&vm->lock);
-	if (id < 0) {
-		for (unsigned i = 0; i < vm->psci.count && id < 0; i++) {
-			if (!vm->psci.cpu[i].enabled)
-				id = (int)i;
-		}
-		if (id < 0) {
-			pthread_mutex_unlock(&vm->lock);
-			return -VM_ERR_NO_FREE_CPU;
-		}
-	} else if ((unsigned)id >= vm->psci.count) {
-		pthread_mutex_unlock(&vm->lock);
-		return -VM_ERR_NO_SUCH_CPU;
+	for (unsigned i = 0; id < 0 && i < vm->psci.count; i++) {
+		if (vm->psci.cpu[i].hp == CPU_HP_DISABLED)
+			id = (int)i;
 	}
-	if (vm->psci.cpu[id].enabled) {
-		pthread_mutex_unlock(&vm->lock);
-		return -VM_ERR_ALREADY_ENABLED;
-	}
-	int r = cpuhp_insert(&vm->cpuhp, (unsigned)id);
-	if (r == 0)
-		vm->psci.cpu[id].enabled = true;
+	if (id < 0)
+		r = -VM_ERR_NO_FREE_CPU;
+	else if ((unsigned)id >= vm->psci.count)
+		r = -VM_ERR_NO_SUCH_CPU;
+	else
+		r = cpu_hp_add(&vm->psci, (unsigned)id);
 	pthread_mutex_unlock(&vm->lock);
+	if (r == -EALREADY)
+		return -VM_ERR_ALREADY_ENABLED;
+	if (r == -EBUSY)
+		return -VM_ERR_BUSY;
+	if (r == -ENOENT)
+		return -VM_ERR_NO_SUCH_CPU;
 	if (r)
-		return r == -EALREADY ? -VM_ERR_ALREADY_ENABLED : -VM_ERR_NO_SUCH_CPU;
+		return r;	/* -VM_ERR_NO_FREE_CPU, -VM_ERR_NO_SUCH_CPU */
 
-	vm_log(vm, "hotplug: vcpu%d enabled, insert event raised", id);
+	vm_log(vm, "hotplug: vcpu%d enabled, insert event raised (block accesses %llu)", id,
+	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_ENABLED, .cpu = (unsigned)id });
 	raise_hotplug_event(vm);
 	return id;
@@ -59,6 +74,7 @@ static int hp_cpu_add(void *opaque, int id)
 static int hp_cpu_remove(void *opaque, unsigned id)
 {
 	struct vm *vm = opaque;
+	int r;
 
 	if (vm->cfg.boot_mode != BOOT_MODE_ACPI)
 		return -VM_ERR_NOT_SUPPORTED;
@@ -67,46 +83,124 @@ static int hp_cpu_remove(void *opaque, unsigned id)
 	if (id == 0)
 		return -VM_ERR_BOOT_CPU;
 	pthread_mutex_lock(&vm->lock);
-	int r = -VM_ERR_NOT_ENABLED;
-	if (vm->psci.cpu[id].enabled) {
-		if (cpuhp_status(&vm->cpuhp, id) & CPUHP_STATUS_REMOVE)
-			r = -VM_ERR_BUSY;
-		else
-			r = cpuhp_request_remove(&vm->cpuhp, id) ? -VM_ERR_NOT_ENABLED : 0;
-	}
+	r = cpu_hp_request_remove(&vm->psci, id);
 	pthread_mutex_unlock(&vm->lock);
-	if (r)
-		return r;
-	vm_log(vm, "hotplug: vcpu%u remove event raised", id);
+	switch (r) {
+	case 0:
+		break;
+	case -EBUSY:
+		return -VM_ERR_BUSY;
+	case -EPERM:
+		return -VM_ERR_BOOT_CPU;
+	case -ENOENT:
+		return -VM_ERR_NO_SUCH_CPU;
+	default:
+		return -VM_ERR_NOT_ENABLED;
+	}
+	vm_log(vm, "hotplug: vcpu%u remove event raised (block accesses %llu)", id,
+	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	raise_hotplug_event(vm);
 	return 0;
 }
 
-static void hp_cpu_remove_cancel(void *opaque, unsigned id)
+static int hp_cpu_remove_cancel(void *opaque, unsigned id, struct cpu_info *out)
+{
+	struct vm *vm = opaque;
+	bool notify = false;
+	int r;
+
+	if (id >= vm->cfg.max_cpus)
+		return -VM_ERR_NO_SUCH_CPU;
+	pthread_mutex_lock(&vm->lock);
+	r = cpu_hp_cancel_remove(&vm->psci, id, &notify);
+	if (out)
+		fill_info(vm, id, out);
+	pthread_mutex_unlock(&vm->lock);
+	if (r == -EALREADY) {
+		vm_log(vm, "hotplug: removal of vcpu%u not cancelled: the guest ejected it already", id);
+		return -VM_ERR_NOT_ENABLED;
+	}
+	if (r) {
+		vm_log(vm, "hotplug: removal of vcpu%u not cancelled: none in progress", id);
+		return -VM_ERR_INVALID_STATE;
+	}
+	if (!notify) {
+		vm_log(vm, "hotplug: removal of vcpu%u cancelled before the guest took it; it stays enabled", id);
+		return 0;
+	}
+	vm_log(vm, "hotplug: removal of vcpu%u cancelled after the guest acknowledged it; "
+	       "it stays enabled, the guest is notified again", id);
+	raise_hotplug_event(vm);
+	return 0;
+}
+
+static int hp_cpu_get(void *opaque, unsigned id, struct cpu_info *out)
 {
 	struct vm *vm = opaque;
 
 	if (id >= vm->cfg.max_cpus)
-		return;
+		return -VM_ERR_NO_SUCH_CPU;
 	pthread_mutex_lock(&vm->lock);
-	cpuhp_cancel_remove(&vm->cpuhp, id);
+	fill_info(vm, id, out);
 	pthread_mutex_unlock(&vm->lock);
-	vm_log(vm, "hotplug: removal of vcpu%u cancelled (the guest did not eject it); it stays enabled", id);
+	return 0;
 }
 
-/* The guest's _EJ0: called on the vCPU thread running the AML. */
-static void hp_ejected(void *opaque, unsigned cpu)
+/* ---- The register block's view, on the vCPU thread running the AML. */
+
+static uint32_t hp_status(void *opaque, unsigned cpu)
 {
 	struct vm *vm = opaque;
-	bool running;
+	enum cpu_hp_state s;
 
 	pthread_mutex_lock(&vm->lock);
-	vm->psci.cpu[cpu].enabled = false;
-	running = vm->psci.cpu[cpu].power != PSCI_POWER_OFF;
+	s = vm->psci.cpu[cpu].hp;
 	pthread_mutex_unlock(&vm->lock);
-	if (running)
-		vm_log(vm, "hotplug: warning: the guest ejected vcpu%u while it was still on", cpu);
-	vm_log(vm, "hotplug: vcpu%u ejected by the guest, now disabled", cpu);
+	return (cpu_hp_is_enabled(s) ? CPUHP_STATUS_ENABLED : 0) |
+	       (s == CPU_HP_INSERT_PENDING ? CPUHP_STATUS_INSERT : 0) |
+	       (s == CPU_HP_REMOVE_REQUESTED ? CPUHP_STATUS_REMOVE : 0);
+}
+
+static int hp_next_event(void *opaque)
+{
+	struct vm *vm = opaque;
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	r = cpu_hp_next_event(&vm->psci);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static void hp_command(void *opaque, unsigned cpu, uint32_t cmd)
+{
+	struct vm *vm = opaque;
+	enum cpu_hp_state was;
+	enum psci_power power;
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	was = vm->psci.cpu[cpu].hp;
+	power = vm->psci.cpu[cpu].power;
+	if (cmd == CPUHP_CMD_CLEAR_INSERT)
+		r = cpu_hp_ack_insert(&vm->psci, cpu);
+	else if (cmd == CPUHP_CMD_CLEAR_REMOVE)
+		r = cpu_hp_ack_remove(&vm->psci, cpu);
+	else
+		r = cpu_hp_eject(&vm->psci, cpu);
+	pthread_mutex_unlock(&vm->lock);
+
+	if (cmd != CPUHP_CMD_EJECT)
+		return;		/* a stale acknowledgement is harmless: nothing changed */
+	if (r) {
+		vm_log(vm, "hotplug: ignored the guest's eject of vcpu%u (%s, %s): %s", cpu,
+		       cpu_hp_state_name(was), power == PSCI_POWER_OFF ? "off" : "on",
+		       r == -EPERM ? "the boot CPU cannot be removed" :
+		       r == -EBUSY ? "it is still on" : "its removal was not requested");
+		return;
+	}
+	vm_log(vm, "hotplug: vcpu%u ejected by the guest, now disabled (block accesses %llu)", cpu,
+	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_DISABLED, .cpu = cpu });
 }
 
@@ -114,15 +208,20 @@ static void hp_ost(void *opaque, unsigned cpu, uint32_t event, uint32_t status)
 {
 	struct vm *vm = opaque;
 
-	vm_log(vm, "hotplug: vcpu%u _OST event 0x%x status 0x%x", cpu, event, status);
+	vm_log(vm, "hotplug: vcpu%u _OST event 0x%x status 0x%x (block accesses %llu)", cpu, event,
+	       status, (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_OST, .cpu = cpu,
 					.ost_event = event, .ost_status = status });
 }
 
 const struct cpuhp_ops vm_cpuhp_ops = {
-	.ejected = hp_ejected,
+	.status = hp_status,
+	.command = hp_command,
+	.next_event = hp_next_event,
 	.ost = hp_ost,
 };
+
+/* ---- The rest of the API's view. */
 
 static int hp_info(void *opaque, struct vm_info *out)
 {
@@ -132,7 +231,7 @@ static int hp_info(void *opaque, struct vm_info *out)
 	pthread_mutex_lock(&vm->lock);
 	out->state = vm->stopping ? VM_STATE_SHUTTING_DOWN : vm->paused ? VM_STATE_PAUSED : VM_STATE_RUNNING;
 	for (unsigned i = 0; i < vm->psci.count; i++) {
-		out->enabled_cpus += vm->psci.cpu[i].enabled;
+		out->enabled_cpus += cpu_hp_is_enabled(vm->psci.cpu[i].hp);
 		out->online_cpus += vm->psci.cpu[i].power != PSCI_POWER_OFF;
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -165,17 +264,8 @@ static int hp_cpu_list(void *opaque, struct cpu_info *out, unsigned cap)
 	struct vm *vm = opaque;
 
 	pthread_mutex_lock(&vm->lock);
-	for (unsigned i = 0; i < vm->psci.count && i < cap; i++) {
-		uint32_t st = cpuhp_status(&vm->cpuhp, i);
-		out[i] = (struct cpu_info){
-			.id = i,
-			.mpidr = vm->psci.cpu[i].mpidr,
-			.enabled = vm->psci.cpu[i].enabled,
-			.online = vm->psci.cpu[i].power != PSCI_POWER_OFF,
-			.pending = (st & CPUHP_STATUS_REMOVE) ? CPU_PENDING_REMOVE :
-				   (st & CPUHP_STATUS_INSERT) ? CPU_PENDING_INSERT : CPU_PENDING_NONE,
-		};
-	}
+	for (unsigned i = 0; i < vm->psci.count && i < cap; i++)
+		fill_info(vm, i, &out[i]);
 	pthread_mutex_unlock(&vm->lock);
 	return (int)vm->psci.count;
 }
@@ -199,6 +289,7 @@ static int hp_shutdown(void *opaque)
 const struct vm_api_ops vm_api_ops = {
 	.info = hp_info,
 	.cpu_list = hp_cpu_list,
+	.cpu_get = hp_cpu_get,
 	.cpu_add = hp_cpu_add,
 	.cpu_remove = hp_cpu_remove,
 	.cpu_remove_cancel = hp_cpu_remove_cancel,

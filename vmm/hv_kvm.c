@@ -142,7 +142,6 @@ static int kvm_create_vcpu(struct hv *hv, unsigned id, struct hv_vcpu **out)
 	}
 	/* Initialised powered off: only our PSCI CPU_ON ever starts a vCPU. */
 	struct kvm_vcpu_init init = k->init;
-	init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
 	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0) {
 		int e = -errno;
 		munmap(v->run, (size_t)k->run_size);
@@ -231,10 +230,16 @@ static int get_reg(struct hv_vcpu *v, uint64_t id, uint64_t *val)
 
 static int kvm_vcpu_reset(struct hv_vcpu *v, uint64_t pc, uint64_t arg)
 {
-	struct kvm_vcpu_init init = v->kvm->init;	/* powered on */
+	/*
+	 * The same features as the first init (KVM may refuse a change), so
+	 * the vCPU comes out of reset powered off: make it runnable.
+	 */
+	struct kvm_vcpu_init init = v->kvm->init;
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 	int r;
 
-	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0)
+	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0 ||
+	    ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0)
 		return -errno;
 	if ((r = set_reg(v, CORE_REG(regs.regs[0]), arg)) ||
 	    (r = set_reg(v, CORE_REG(regs.regs[1]), 0)) ||
@@ -428,7 +433,8 @@ int hv_kvm_open(struct hv **out, char *err, unsigned errlen)
 		goto fail;
 	}
 	memset(k->init.features, 0, sizeof(k->init.features));
-	k->init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2;
+	/* One feature set for every init of every vCPU. */
+	k->init.features[0] = 1u << KVM_ARM_VCPU_PSCI_0_2 | 1u << KVM_ARM_VCPU_POWER_OFF;
 
 	struct sigaction sa = { .sa_handler = kick_handler };	/* no SA_RESTART */
 	sigemptyset(&sa.sa_mask);

@@ -83,7 +83,7 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 		}
 		vm->psci.cpu[i] = (struct psci_cpu){
 			.mpidr = v->mpidr,
-			.enabled = i < vm->cfg.boot_cpus,
+			.hp = i < vm->cfg.boot_cpus ? CPU_HP_ENABLED : CPU_HP_DISABLED,
 			.power = PSCI_POWER_OFF,
 		};
 	}
@@ -112,10 +112,6 @@ static int add_devices(struct vm *vm, char *err, size_t errlen)
 	    (r = mmio_bus_register(&vm->bus, CPUHP_BASE, CPUHP_SIZE, &cpuhp_mmio_ops, &vm->cpuhp, "cpuhp"))) {
 		snprintf(err, errlen, "cannot map devices: %s", strerror(-r));
 		return r;
-	}
-	for (unsigned i = 0; i < vm->cfg.boot_cpus; i++) {
-		if ((r = cpuhp_set_boot_enabled(&vm->cpuhp, i)))
-			return r;
 	}
 	return vm_virtio_create_all(vm, err, errlen);
 fail:

@@ -45,7 +45,9 @@ struct cpu_info {
 	uint64_t mpidr;
 	bool enabled;			/* firmware view (_STA Enabled) */
 	bool online;			/* guest's PSCI view: running */
-	enum cpu_pending pending;
+	enum cpu_pending pending;	/* remove: requested or acknowledged by the guest */
+	const char *state;		/* the hotplug state: "disabled", "insert-pending",
+					 * "enabled", "remove-requested", "remove-acknowledged" */
 };
 
 /*
@@ -75,8 +77,16 @@ struct vm_api_ops {
 	int (*cpu_add)(void *vm, int id);
 	/* Returns 0 or -VM_ERR_*. */
 	int (*cpu_remove)(void *vm, unsigned id);
-	/* A remove whose wait timed out: drop the pending request. */
-	void (*cpu_remove_cancel)(void *vm, unsigned id);
+	/* One vCPU's state: 0 or -VM_ERR_NO_SUCH_CPU. */
+	int (*cpu_get)(void *vm, unsigned id, struct cpu_info *out);
+	/*
+	 * A remove the guest did not complete: cancel it (if the guest had
+	 * acknowledged it, it is told the CPU stays: notified again).
+	 * Returns 0, or -VM_ERR_NOT_ENABLED if the guest ejected the CPU
+	 * already, -VM_ERR_INVALID_STATE if no remove was in progress.
+	 * out (may be NULL) receives the CPU's state afterwards.
+	 */
+	int (*cpu_remove_cancel)(void *vm, unsigned id, struct cpu_info *out);
 	int (*pause)(void *vm);
 	int (*resume)(void *vm);
 	int (*shutdown)(void *vm);

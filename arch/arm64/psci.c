@@ -34,7 +34,7 @@ static void cpu_on(struct psci_cpus *cpus, const uint64_t args[3], struct psci_r
 		res->x0 = PSCI_RET_INVALID_PARAMETERS;
 		return;
 	}
-	if (!t->enabled) {
+	if (!cpu_hp_is_enabled(t->hp)) {
 		res->x0 = PSCI_RET_DENIED;
 		return;
 	}

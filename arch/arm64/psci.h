@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/arm64/cpu_hp.h"
+
 #define PSCI_0_2_FN_BASE	0x84000000u
 #define PSCI_0_2_FN64_BASE	0xC4000000u
 #define PSCI_FN_COUNT		0x20u
@@ -53,7 +55,7 @@ enum psci_power {
 
 struct psci_cpu {
 	uint64_t mpidr;
-	bool enabled;		/* firmware allows CPU_ON (ACPI _STA Enabled) */
+	enum cpu_hp_state hp;	/* firmware policy: CPU_ON only if cpu_hp_is_enabled() */
 	enum psci_power power;
 	uint64_t entry;		/* CPU_ON entry point and context id */
 	uint64_t context;

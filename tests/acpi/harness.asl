@@ -7,12 +7,22 @@ DefinitionBlock ("", "SSDT", 2, "VMMVMM", "VMMTEST", 1)
 {
     External (\_SB.CPUS.CSTS, FieldUnitObj)
     External (\_SB.CPUS.CCMD, FieldUnitObj)
+    External (\_SB.CPUS.CNXT, FieldUnitObj)
     External (\_SB.GED0.GEVT, FieldUnitObj)
 
     /* Set the STATUS register (every CPU sees it: the selector is RAM too). */
     Method (\TSTS, 1, Serialized)
     {
         \_SB.CPUS.CSTS = Arg0
+    }
+
+    /*
+     * Set NEXT_EVENT. In RAM it does not change when the scan acknowledges
+     * the event, so a scan then runs its full bound on that one CPU.
+     */
+    Method (\TNXT, 1, Serialized)
+    {
+        \_SB.CPUS.CNXT = Arg0
     }
 
     /* Set the GED event register. */

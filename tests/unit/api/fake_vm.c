@@ -44,6 +44,19 @@ static int fake_info(void *opaque, struct vm_info *out)
 	return 0;
 }
 
+/* vm->lock held. */
+static void fill_info(struct fake_vm *vm, unsigned i, struct cpu_info *out)
+{
+	out->id = i;
+	out->mpidr = i == 0 ? 0x80000000ull : 0x80000000ull | i;
+	out->enabled = vm->enabled[i];
+	out->online = vm->online[i];
+	out->pending = vm->pending[i];
+	out->state = !vm->enabled[i] ? "disabled" :
+		     vm->pending[i] == CPU_PENDING_INSERT ? "insert-pending" :
+		     vm->pending[i] == CPU_PENDING_REMOVE ? "remove-requested" : "enabled";
+}
+
 static int fake_cpu_list(void *opaque, struct cpu_info *out, unsigned cap)
 {
 	struct fake_vm *vm = opaque;
@@ -51,15 +64,22 @@ static int fake_cpu_list(void *opaque, struct cpu_info *out, unsigned cap)
 
 	pthread_mutex_lock(&vm->lock);
 	vm->lists++;
-	for (i = 0; i < vm->max_cpus && i < cap; i++) {
-		out[i].id = i;
-		out[i].mpidr = i == 0 ? 0x80000000ull : 0x80000000ull | i;
-		out[i].enabled = vm->enabled[i];
-		out[i].online = vm->online[i];
-		out[i].pending = vm->pending[i];
-	}
+	for (i = 0; i < vm->max_cpus && i < cap; i++)
+		fill_info(vm, i, &out[i]);
 	pthread_mutex_unlock(&vm->lock);
 	return vm->max_cpus;
+}
+
+static int fake_cpu_get(void *opaque, unsigned id, struct cpu_info *out)
+{
+	struct fake_vm *vm = opaque;
+
+	if (id >= vm->max_cpus)
+		return -VM_ERR_NO_SUCH_CPU;
+	pthread_mutex_lock(&vm->lock);
+	fill_info(vm, id, out);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
 }
 
 static void *guest_add(void *arg);
@@ -144,16 +164,26 @@ static int fake_cpu_remove(void *opaque, unsigned id)
 	return rc;
 }
 
-static void fake_cpu_remove_cancel(void *opaque, unsigned id)
+static int fake_cpu_remove_cancel(void *opaque, unsigned id, struct cpu_info *out)
 {
 	struct fake_vm *vm = opaque;
+	int rc = -VM_ERR_INVALID_STATE;
 
+	if (id >= vm->max_cpus)
+		return -VM_ERR_NO_SUCH_CPU;
 	pthread_mutex_lock(&vm->lock);
 	vm->cancels++;
 	vm->last_cancel = id;
-	if (id < vm->max_cpus && vm->pending[id] == CPU_PENDING_REMOVE)
+	if (vm->pending[id] == CPU_PENDING_REMOVE) {
 		vm->pending[id] = CPU_PENDING_NONE;
+		rc = 0;
+	} else if (!vm->enabled[id]) {
+		rc = -VM_ERR_NOT_ENABLED;	/* the guest ejected it already */
+	}
+	if (out)
+		fill_info(vm, id, out);
 	pthread_mutex_unlock(&vm->lock);
+	return rc;
 }
 
 static int run_state_op(struct fake_vm *vm, int *counter, enum vm_run_state from,
@@ -203,6 +233,7 @@ static int fake_shutdown(void *opaque)
 const struct vm_api_ops fake_vm_ops = {
 	.info = fake_info,
 	.cpu_list = fake_cpu_list,
+	.cpu_get = fake_cpu_get,
 	.cpu_add = fake_cpu_add,
 	.cpu_remove = fake_cpu_remove,
 	.cpu_remove_cancel = fake_cpu_remove_cancel,

@@ -107,6 +107,8 @@ static void test_add_timeout(void **state)
 
 	assert_int_equal(resp_error(r), -32009);
 	assert_true(json_object_get_boolean(jget(r, "error.data.enabled")));
+	assert_false(json_object_get_boolean(jget(r, "error.data.online")));
+	assert_string_equal(json_object_get_string(jget(r, "error.data.state")), "insert-pending");
 	assert_false(json_object_get_boolean(jget(r, "error.data.cancelled")));
 	json_object_put(r);
 	assert_int_equal(fake_get(&h->vm, &h->vm.cancels), 0);
@@ -155,6 +157,8 @@ static void test_remove_timeout_cancels(void **state)
 	assert_int_equal(resp_error(r), -32009);
 	assert_true(json_object_get_boolean(jget(r, "error.data.cancelled")));
 	assert_true(json_object_get_boolean(jget(r, "error.data.enabled")));
+	assert_true(json_object_get_boolean(jget(r, "error.data.online")));
+	assert_string_equal(json_object_get_string(jget(r, "error.data.state")), "enabled");
 	json_object_put(r);
 	assert_int_equal(fake_get(&h->vm, &h->vm.cancels), 1);
 	assert_int_equal(fake_get(&h->vm, &h->vm.last_cancel), 2);
@@ -162,6 +166,28 @@ static void test_remove_timeout_cancels(void **state)
 	r = request(fd, "cpu.remove", "{\"id\":2,\"wait\":false}");
 	assert_int_equal(json_object_get_int(jget(r, "result.id")), 2);
 	json_object_put(r);
+	close(fd);
+}
+
+/* The guest ejected the CPU, but its event had not reached the wait yet: success. */
+static void test_remove_eject_races_timeout(void **state)
+{
+	struct harness *h = H(state);
+	int fd = client_connect(h->path);
+	json_object *r;
+
+	enable_cpus(h, 3);
+	send_only(fd, 9, "cpu.remove", "{\"id\":2,\"timeout_ms\":200}");
+	await_count(&h->vm, &h->vm.removes, 1);
+	pthread_mutex_lock(&h->vm.lock);	/* ejected, cpu.disabled not (yet) reported */
+	h->vm.enabled[2] = h->vm.online[2] = false;
+	h->vm.pending[2] = CPU_PENDING_NONE;
+	pthread_mutex_unlock(&h->vm.lock);
+	r = client_recv(fd, 5000);
+	assert_int_equal(resp_error(r), 0);
+	assert_int_equal(json_object_get_int(jget(r, "result.id")), 2);
+	json_object_put(r);
+	assert_int_equal(fake_get(&h->vm, &h->vm.cancels), 1);
 	close(fd);
 }
 
@@ -180,6 +206,8 @@ static void test_remove_refused_by_guest(void **state)
 	r = client_recv(fd, 5000);
 	assert_int_equal(resp_error(r), -32010);
 	assert_int_equal(json_object_get_int(jget(r, "error.data.status")), 0x81);
+	assert_true(json_object_get_boolean(jget(r, "error.data.enabled")));	/* as the VM says */
+	assert_string_equal(json_object_get_string(jget(r, "error.data.state")), "enabled");
 	json_object_put(r);
 	assert_int_equal(fake_get(&h->vm, &h->vm.cancels), 1);
 	close(fd);
@@ -294,6 +322,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_timeout, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_waits_for_eject, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_timeout_cancels, harness_setup, harness_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_eject_races_timeout, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_refused_by_guest, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_resize_up_and_down, harness_setup, harness_teardown),
 		cmocka_unit_test_setup_teardown(test_resize_failure_reports_progress, harness_setup, harness_teardown),

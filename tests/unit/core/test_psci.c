@@ -31,7 +31,7 @@ static int setup(void **state)
 	m->cpus.count = NCPU;
 	m->cpus.cpu = m->cpu;
 	for (unsigned i = 0; i < NCPU; i++)
-		m->cpu[i] = (struct psci_cpu){ .mpidr = mpidr(i), .enabled = i < 4, .power = PSCI_POWER_OFF };
+		m->cpu[i] = (struct psci_cpu){ .mpidr = mpidr(i), .hp = i < 4 ? CPU_HP_ENABLED : CPU_HP_DISABLED, .power = PSCI_POWER_OFF };
 	m->cpu[0].power = PSCI_POWER_ON;
 	*state = m;
 	return 0;
@@ -123,7 +123,7 @@ static void test_cpu_on_second_cluster(void **state)
 {
 	struct machine *m = *state;
 
-	m->cpu[17].enabled = true;
+	m->cpu[17].hp = CPU_HP_ENABLED;
 	struct psci_result r = call(m, 0, PSCI_FN64_CPU_ON, 0x101, 0x2000, 7);
 	assert_int_equal(r.x0, PSCI_RET_SUCCESS);
 	assert_int_equal(r.target, 17);
@@ -162,7 +162,7 @@ static void test_cpu_on_denied(void **state)
 	assert_int_equal(r.action, PSCI_ACTION_NONE);
 	assert_int_equal(m->cpu[5].power, PSCI_POWER_OFF);
 
-	m->cpu[5].enabled = true;
+	m->cpu[5].hp = CPU_HP_ENABLED;
 	r = call(m, 0, PSCI_FN64_CPU_ON, 5, 0x1000, 0);
 	assert_int_equal(r.x0, PSCI_RET_SUCCESS);
 }

@@ -84,10 +84,14 @@ static void test_hotplug_errors(void **state)
 	assert_int_equal(vm_api_ops.cpu_remove(t.vm, 1), -VM_ERR_BUSY);
 
 	/* The wait timed out: cancel keeps it enabled and a new remove is accepted. */
-	vm_api_ops.cpu_remove_cancel(t.vm, 1);
+	struct cpu_info c;
+	assert_int_equal(vm_api_ops.cpu_remove_cancel(t.vm, 1, &c), 0);
+	assert_true(c.enabled);
+	assert_string_equal(c.state, "enabled");
 	assert_true(testvm_cpu(&t, 1).enabled);
 	assert_int_equal(testvm_cpu(&t, 1).pending, CPU_PENDING_NONE);
-	vm_api_ops.cpu_remove_cancel(t.vm, 99);	/* ignored */
+	assert_int_equal(vm_api_ops.cpu_remove_cancel(t.vm, 1, NULL), -VM_ERR_INVALID_STATE);
+	assert_int_equal(vm_api_ops.cpu_remove_cancel(t.vm, 99, NULL), -VM_ERR_NO_SUCH_CPU);
 	assert_int_equal(vm_api_ops.cpu_remove(t.vm, 1), 0);
 	testvm_finish(&t);
 }

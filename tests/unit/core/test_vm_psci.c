@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/arm64/layout.h"
 #include "arch/arm64/psci.h"
@@ -237,6 +238,20 @@ static unsigned long wakeups(struct testvm *t, unsigned id)
 	return n;
 }
 
+/* Poll until vCPU id's thread has parked (it starts asynchronously). */
+static bool wait_parked(struct testvm *t, unsigned id)
+{
+	for (int i = 0; i < TMO; i++) {
+		pthread_mutex_lock(&t->vm->lock);
+		bool parked = t->vm->vcpus[id].parked;
+		pthread_mutex_unlock(&t->vm->lock);
+		if (parked)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 /*
  * A parked vCPU sleeps until its own state changes: other vCPUs running,
  * starting or stopping never wake it (no thundering herd).
@@ -249,6 +264,8 @@ static void test_parked_vcpus_stay_asleep(void **state)
 	(void)state;
 	create_ok(&t, &o);
 	start_ok(&t);
+	for (unsigned id = 1; id < 8; id++)
+		assert_true(wait_parked(&t, id));
 	/* vCPU 0 works: many exits, a CPU_ON of vCPU 1, and vCPU 1 going off again. */
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(psci(&t, 0, PSCI_FN_VERSION, 0, 0, 0), 0x10001);

@@ -1,4 +1,7 @@
-/* CPU hotplug block: every register, the error rules, and the callbacks. */
+/*
+ * CPU hotplug block: every register, and what it asks of the VMM. The VMM
+ * here is a table of status bits that records every call.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,20 +14,42 @@
 
 struct vmm {
 	struct cpuhp hp;
-	unsigned ejected_calls, ejected_cpu;
-	uint32_t status_in_eject;	/* what cpuhp_status said inside the callback */
+	uint32_t status[8];
+	unsigned status_calls, next_calls;
+	unsigned cmd_calls, cmd_cpu;
+	uint32_t cmd;
 	unsigned ost_calls, ost_cpu;
 	uint32_t ost_event, ost_status;
+	int next;		/* what next_event answers */
 };
 
-/* Calling back into the device proves the lock is not held (else deadlock). */
-static void on_ejected(void *opaque, unsigned cpu)
+/* Each op reads a register of the device: proves the lock is not held (else deadlock). */
+static uint32_t on_status(void *opaque, unsigned cpu)
 {
 	struct vmm *v = opaque;
 
-	v->ejected_calls++;
-	v->ejected_cpu = cpu;
-	v->status_in_eject = cpuhp_status(&v->hp, cpu);
+	v->status_calls++;
+	(void)cpuhp_accesses(&v->hp);
+	return v->status[cpu];
+}
+
+static void on_command(void *opaque, unsigned cpu, uint32_t cmd)
+{
+	struct vmm *v = opaque;
+
+	v->cmd_calls++;
+	v->cmd_cpu = cpu;
+	v->cmd = cmd;
+	(void)cpuhp_accesses(&v->hp);
+}
+
+static int on_next(void *opaque)
+{
+	struct vmm *v = opaque;
+
+	v->next_calls++;
+	(void)cpuhp_accesses(&v->hp);
+	return v->next;
 }
 
 static void on_ost(void *opaque, unsigned cpu, uint32_t event, uint32_t status)
@@ -35,10 +60,12 @@ static void on_ost(void *opaque, unsigned cpu, uint32_t event, uint32_t status)
 	v->ost_cpu = cpu;
 	v->ost_event = event;
 	v->ost_status = status;
-	(void)cpuhp_status(&v->hp, cpu);
+	(void)cpuhp_accesses(&v->hp);
 }
 
-static const struct cpuhp_ops vmm_ops = { .ejected = on_ejected, .ost = on_ost };
+static const struct cpuhp_ops vmm_ops = {
+	.status = on_status, .command = on_command, .next_event = on_next, .ost = on_ost,
+};
 
 static uint32_t rd(struct vmm *v, uint64_t off)
 {
@@ -50,18 +77,13 @@ static void wr(struct vmm *v, uint64_t off, uint32_t val)
 	cpuhp_mmio_ops.write(&v->hp, off, val, 4);
 }
 
-static uint32_t sta(struct vmm *v, unsigned cpu)
-{
-	wr(v, CPUHP_REG_SELECT, cpu);
-	return rd(v, CPUHP_REG_STATUS);
-}
-
 static int setup(void **state)
 {
 	struct vmm *v = calloc(1, sizeof(*v));
 
 	if (!v || cpuhp_init(&v->hp, 4, &vmm_ops, v))
 		return -1;
+	v->next = -1;
 	*state = v;
 	return 0;
 }
@@ -102,98 +124,62 @@ static void test_count_select_and_holes(void **state)
 	assert_int_equal(rd(v, CPUHP_REG_COMMAND), 0);
 	assert_int_equal(rd(v, CPUHP_REG_OST_EVENT), 0);
 	assert_int_equal(rd(v, CPUHP_REG_OST_STATUS), 0);
-	assert_int_equal(rd(v, 0x18), 0);
+	assert_int_equal(rd(v, 0x1c), 0);
 	assert_int_equal(rd(v, 0xffc), 0);
+	wr(v, CPUHP_REG_NEXT_EVENT, 2);		/* read-only */
+	assert_int_equal(v->cmd_calls + v->ost_calls + v->status_calls, 0);
 }
 
-static void test_boot_enabled(void **state)
+static void test_status_is_the_vmms(void **state)
 {
 	struct vmm *v = *state;
 
-	assert_int_equal(cpuhp_set_boot_enabled(&v->hp, 0), 0);
-	assert_int_equal(cpuhp_set_boot_enabled(&v->hp, 4), -EINVAL);
-	assert_int_equal(sta(v, 0), CPUHP_STATUS_ENABLED);
-	assert_int_equal(sta(v, 1), 0);
-	assert_int_equal(cpuhp_status(&v->hp, 0), CPUHP_STATUS_ENABLED);
-	assert_int_equal(cpuhp_status(&v->hp, 4), 0);
-}
-
-static void test_insert_rules(void **state)
-{
-	struct vmm *v = *state;
-
-	assert_int_equal(cpuhp_insert(&v->hp, 4), -EINVAL);
-	assert_int_equal(cpuhp_insert(&v->hp, 2), 0);
-	assert_int_equal(sta(v, 2), CPUHP_STATUS_ENABLED | CPUHP_STATUS_INSERT);
-	assert_int_equal(cpuhp_insert(&v->hp, 2), -EALREADY);
-	assert_int_equal(cpuhp_set_boot_enabled(&v->hp, 0), 0);
-	assert_int_equal(cpuhp_insert(&v->hp, 0), -EALREADY);
-
+	v->status[2] = CPUHP_STATUS_ENABLED | CPUHP_STATUS_INSERT;
 	wr(v, CPUHP_REG_SELECT, 2);
-	wr(v, CPUHP_REG_COMMAND, CPUHP_CMD_CLEAR_INSERT);
-	assert_int_equal(rd(v, CPUHP_REG_STATUS), CPUHP_STATUS_ENABLED);
-	assert_int_equal(v->ejected_calls + v->ost_calls, 0);
+	assert_int_equal(rd(v, CPUHP_REG_STATUS), CPUHP_STATUS_ENABLED | CPUHP_STATUS_INSERT);
+	v->status[2] = 0;	/* no copy in the device: the next read sees the change */
+	assert_int_equal(rd(v, CPUHP_REG_STATUS), 0);
+	assert_int_equal(v->status_calls, 2);
+	wr(v, CPUHP_REG_STATUS, 7);		/* read-only */
+	assert_int_equal(v->cmd_calls, 0);
 }
 
-static void test_remove_rules(void **state)
+static void test_commands_reach_the_vmm(void **state)
 {
 	struct vmm *v = *state;
+	const uint32_t cmds[] = { CPUHP_CMD_CLEAR_INSERT, CPUHP_CMD_CLEAR_REMOVE, CPUHP_CMD_EJECT };
 
-	assert_int_equal(cpuhp_request_remove(&v->hp, 4), -EINVAL);
-	assert_int_equal(cpuhp_request_remove(&v->hp, 1), -ENODEV);
-	assert_int_equal(sta(v, 1), 0);
-	assert_int_equal(cpuhp_set_boot_enabled(&v->hp, 1), 0);
-	assert_int_equal(cpuhp_request_remove(&v->hp, 1), 0);
-	assert_int_equal(sta(v, 1), CPUHP_STATUS_ENABLED | CPUHP_STATUS_REMOVE);
-
-	/* Guest acknowledges the notification without ejecting. */
-	wr(v, CPUHP_REG_COMMAND, CPUHP_CMD_CLEAR_REMOVE);
-	assert_int_equal(rd(v, CPUHP_REG_STATUS), CPUHP_STATUS_ENABLED);
-
-	/* A timed-out request is dropped by the VMM, Enabled stays. */
-	assert_int_equal(cpuhp_request_remove(&v->hp, 1), 0);
-	cpuhp_cancel_remove(&v->hp, 1);
-	cpuhp_cancel_remove(&v->hp, 4);	/* out of range: ignored */
-	assert_int_equal(sta(v, 1), CPUHP_STATUS_ENABLED);
-	assert_int_equal(v->ejected_calls, 0);
-}
-
-static void test_eject(void **state)
-{
-	struct vmm *v = *state;
-
-	assert_int_equal(cpuhp_insert(&v->hp, 3), 0);
-	assert_int_equal(cpuhp_request_remove(&v->hp, 3), 0);
 	wr(v, CPUHP_REG_SELECT, 3);
-	wr(v, CPUHP_REG_COMMAND, CPUHP_CMD_EJECT);
-	assert_int_equal(v->ejected_calls, 1);
-	assert_int_equal(v->ejected_cpu, 3);
-	/* Enabled and Remove are gone before the callback and right after _EJ0;
-	 * a pending Insert is the guest's to clear. */
-	assert_int_equal(v->status_in_eject, CPUHP_STATUS_INSERT);
-	assert_int_equal(rd(v, CPUHP_REG_STATUS), CPUHP_STATUS_INSERT);
-
-	/* Ejecting a CPU that is not enabled reports nothing. */
-	wr(v, CPUHP_REG_COMMAND, CPUHP_CMD_EJECT);
-	assert_int_equal(v->ejected_calls, 1);
-
-	/* It can be inserted again. */
-	assert_int_equal(cpuhp_insert(&v->hp, 3), 0);
-}
-
-static void test_unknown_command(void **state)
-{
-	struct vmm *v = *state;
-
-	assert_int_equal(cpuhp_insert(&v->hp, 1), 0);
-	assert_int_equal(cpuhp_request_remove(&v->hp, 1), 0);
-	wr(v, CPUHP_REG_SELECT, 1);
+	for (unsigned i = 0; i < 3; i++) {
+		wr(v, CPUHP_REG_COMMAND, cmds[i]);
+		assert_int_equal(v->cmd_calls, i + 1);
+		assert_int_equal(v->cmd_cpu, 3);
+		assert_int_equal(v->cmd, cmds[i]);
+	}
+	/* Unknown commands never reach the VMM. */
 	wr(v, CPUHP_REG_COMMAND, 0);
 	wr(v, CPUHP_REG_COMMAND, 4);
 	wr(v, CPUHP_REG_COMMAND, 0xffffffff);
-	assert_int_equal(rd(v, CPUHP_REG_STATUS),
-			 CPUHP_STATUS_ENABLED | CPUHP_STATUS_INSERT | CPUHP_STATUS_REMOVE);
-	assert_int_equal(v->ejected_calls + v->ost_calls, 0);
+	assert_int_equal(v->cmd_calls, 3);
+}
+
+static void test_next_event_selects(void **state)
+{
+	struct vmm *v = *state;
+
+	wr(v, CPUHP_REG_SELECT, 1);
+	assert_int_equal(rd(v, CPUHP_REG_NEXT_EVENT), CPUHP_NO_EVENT);
+	assert_int_equal(rd(v, CPUHP_REG_SELECT), 1);	/* unchanged without an event */
+	v->next = 3;
+	assert_int_equal(rd(v, CPUHP_REG_NEXT_EVENT), 3);
+	assert_int_equal(rd(v, CPUHP_REG_SELECT), 3);
+	v->status[3] = CPUHP_STATUS_ENABLED | CPUHP_STATUS_REMOVE;
+	assert_int_equal(rd(v, CPUHP_REG_STATUS), CPUHP_STATUS_ENABLED | CPUHP_STATUS_REMOVE);
+	/* A VMM answer out of range is "no event", never a selection. */
+	v->next = 4;
+	assert_int_equal(rd(v, CPUHP_REG_NEXT_EVENT), CPUHP_NO_EVENT);
+	assert_int_equal(rd(v, CPUHP_REG_SELECT), 3);
+	assert_int_equal(v->next_calls, 3);
 }
 
 static void test_ost(void **state)
@@ -221,8 +207,6 @@ static void test_out_of_range_selection(void **state)
 {
 	struct vmm *v = *state;
 
-	for (unsigned cpu = 0; cpu < 4; cpu++)
-		assert_int_equal(cpuhp_insert(&v->hp, cpu), 0);
 	wr(v, CPUHP_REG_SELECT, 4);
 	assert_int_equal(rd(v, CPUHP_REG_STATUS), 0);
 	wr(v, CPUHP_REG_COMMAND, CPUHP_CMD_EJECT);
@@ -232,10 +216,19 @@ static void test_out_of_range_selection(void **state)
 	wr(v, CPUHP_REG_SELECT, 0xffffffff);
 	wr(v, CPUHP_REG_COMMAND, CPUHP_CMD_EJECT);
 	assert_int_equal(rd(v, CPUHP_REG_STATUS), 0);
-	assert_int_equal(v->ejected_calls + v->ost_calls, 0);
-	for (unsigned cpu = 0; cpu < 4; cpu++)
-		assert_int_equal(cpuhp_status(&v->hp, cpu),
-				 CPUHP_STATUS_ENABLED | CPUHP_STATUS_INSERT);
+	assert_int_equal(v->cmd_calls + v->ost_calls + v->status_calls, 0);
+}
+
+static void test_access_counter(void **state)
+{
+	struct vmm *v = *state;
+
+	assert_int_equal(cpuhp_accesses(&v->hp), 0);
+	wr(v, CPUHP_REG_SELECT, 1);
+	(void)rd(v, CPUHP_REG_STATUS);
+	(void)rd(v, CPUHP_REG_NEXT_EVENT);
+	wr(v, 0xffc, 1);			/* holes count too: each is an exit */
+	assert_int_equal(cpuhp_accesses(&v->hp), 4);
 }
 
 static void test_null_ops(void **state)
@@ -244,11 +237,11 @@ static void test_null_ops(void **state)
 
 	(void)state;
 	assert_int_equal(cpuhp_init(&hp, 2, NULL, NULL), 0);
-	assert_int_equal(cpuhp_insert(&hp, 1), 0);
 	cpuhp_mmio_ops.write(&hp, CPUHP_REG_SELECT, 1, 4);
 	cpuhp_mmio_ops.write(&hp, CPUHP_REG_COMMAND, CPUHP_CMD_EJECT, 4);
 	cpuhp_mmio_ops.write(&hp, CPUHP_REG_OST_STATUS, 0, 4);
-	assert_int_equal(cpuhp_status(&hp, 1), CPUHP_STATUS_INSERT);
+	assert_int_equal(cpuhp_mmio_ops.read(&hp, CPUHP_REG_STATUS, 4), 0);
+	assert_int_equal(cpuhp_mmio_ops.read(&hp, CPUHP_REG_NEXT_EVENT, 4), CPUHP_NO_EVENT);
 	cpuhp_destroy(&hp);
 }
 
@@ -260,15 +253,11 @@ static void test_two_instances(void **state)
 	assert_int_equal(cpuhp_init(&b->hp, 8, &vmm_ops, b), 0);
 	assert_int_equal(rd(b, CPUHP_REG_COUNT), 8);
 	assert_int_equal(rd(a, CPUHP_REG_COUNT), 4);
-	assert_int_equal(cpuhp_insert(&a->hp, 1), 0);
-	assert_int_equal(cpuhp_status(&b->hp, 1), 0);
-	assert_int_equal(cpuhp_insert(&b->hp, 1), 0);	/* not -EALREADY */
 	wr(b, CPUHP_REG_SELECT, 1);
 	assert_int_equal(rd(a, CPUHP_REG_SELECT), 0);
 	wr(b, CPUHP_REG_COMMAND, CPUHP_CMD_EJECT);
-	assert_int_equal(b->ejected_calls, 1);
-	assert_int_equal(a->ejected_calls, 0);
-	assert_int_equal(cpuhp_status(&a->hp, 1), CPUHP_STATUS_ENABLED | CPUHP_STATUS_INSERT);
+	assert_int_equal(b->cmd_calls, 1);
+	assert_int_equal(a->cmd_calls, 0);
 	cpuhp_destroy(&b->hp);
 	free(b);
 }
@@ -280,13 +269,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_errors),
 		T(test_count_select_and_holes),
-		T(test_boot_enabled),
-		T(test_insert_rules),
-		T(test_remove_rules),
-		T(test_eject),
-		T(test_unknown_command),
+		T(test_status_is_the_vmms),
+		T(test_commands_reach_the_vmm),
+		T(test_next_event_selects),
 		T(test_ost),
 		T(test_out_of_range_selection),
+		T(test_access_counter),
 		cmocka_unit_test(test_null_ops),
 		T(test_two_instances),
 	};
