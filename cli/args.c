@@ -38,6 +38,9 @@ void cli_usage(FILE *f)
 		"                          virtio-fs served by a vhost-user backend (virtiofsd)\n"
 		"                          at PATH; needs --memory shared=on\n"
 		"  --rng src=PATH|on|off   virtio-rng entropy device (default on, src=/dev/urandom)\n"
+		"  --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N]\n"
+		"                          virtio-net on a tap: opened (created if needed) by name,\n"
+		"                          or already-open tap fds, one per queue pair; repeatable\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
@@ -294,7 +297,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--rng", "--fs",
+		"--console", "--api-socket", "--dump-acpi", "--rng", "--net", "--fs",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -385,6 +388,9 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 				return -EINVAL;
 		} else if (!strcmp(name, "--rng")) {
 			if (parse_rng(val, cfg, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--net")) {
+			if (parse_net(val, cfg, err, errlen))
 				return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", name);

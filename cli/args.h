@@ -31,6 +31,8 @@ int parse_memory(const char *v, struct vm_config *cfg, char *err, size_t errlen)
 int parse_fs(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 int parse_rng(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 void cli_rng_default(struct vm_config *cfg);
+/* --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N] (cli/args_net.c); repeatable. */
+int parse_net(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 /* The largest max= the machine layout allows. */
 unsigned cli_max_vcpus(void);
 void cli_usage(FILE *f);

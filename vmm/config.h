@@ -8,6 +8,20 @@
 enum boot_mode { BOOT_MODE_ACPI, BOOT_MODE_FDT };
 enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 
+#define VM_MAX_NET 4
+#define VM_NET_MAX_PAIRS 7		/* VIRTIO_NET_MAX_PAIRS */
+#define VM_NET_NAME_MAX 16		/* IFNAMSIZ */
+
+/* One --net: a tap opened by name, or tap fds handed over already open. */
+struct vm_net_config {
+	char tap[VM_NET_NAME_MAX];	/* tap=NAME; "" with fd= */
+	int fds[VM_NET_MAX_PAIRS];	/* fd=N, one per queue pair */
+	unsigned nfds;
+	unsigned pairs;			/* queue pairs: num_queues / 2, or the fd count */
+	uint8_t mac[6];
+	bool have_mac;			/* false: a random locally administered address */
+};
+
 #define VM_MAX_FS 4
 
 /* --fs: a virtio-fs device served by a vhost-user backend. */
@@ -32,6 +46,8 @@ struct vm_config {
 	const char *api_socket;		/* NULL: no API */
 	const char *dump_acpi_dir;	/* NULL: run the guest */
 	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
+	unsigned nr_net;
+	struct vm_net_config net[VM_MAX_NET];	/* virtio-net devices, in --net order */
 	struct vm_fs_config fs[VM_MAX_FS];
 	unsigned nfs;
 };

@@ -25,6 +25,11 @@ int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 		}
 		close(fd);
 	}
+	for (unsigned i = 0; i < cfg->nr_net; i++) {
+		int r = vm_net_check(&cfg->net[i], err, errlen);
+		if (r)
+			return r;
+	}
 	/* A backend socket that is not there is bad input; one that does not answer is found at start-up. */
 	for (unsigned i = 0; i < cfg->nfs; i++) {
 		struct stat st;
@@ -192,6 +197,8 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 		case VM_VIRTIO_RNG:
 			r = add_rng(vm, &plan[i], err, errlen);
 			break;
+		case VM_VIRTIO_NET:
+			r = vm_virtio_add_net(vm, &plan[i], err, errlen);
 		case VM_VIRTIO_FS:
 			r = add_fs(vm, &plan[i], err, errlen);
 			break;

@@ -19,6 +19,7 @@
 enum vm_virtio_kind {
 	VM_VIRTIO_BLK,		/* one per --disk, in command-line order */
 	VM_VIRTIO_RNG,
+	VM_VIRTIO_NET,		/* one per --net, in command-line order */
 	VM_VIRTIO_FS,		/* one per --fs, in command-line order */
 };
 
@@ -32,7 +33,9 @@ struct vm_virtio_slot {
 
 /*
  * The virtio devices of cfg in slot order: disks first (so the guest's
- * /dev/vdX follow the --disk order), then the rng, then the --fs devices. Returns how many (at
+ * /dev/vdX follow the --disk order), then the rng, then the network
+ * devices (eth0, eth1, ... in --net order), then the --fs devices. Returns
+ * how many (at
  * most VM_MAX_VIRTIO are filled).
  */
 unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out);
@@ -60,6 +63,9 @@ void vm_virtio_config(struct vm *vm, const struct vm_virtio_slot *s, struct virt
  */
 int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *vdev,
 		     void *dev, void (*destroy)(void *dev), char *err, size_t errlen) WUR;
+/* virtio-net (vmm/virtio_net.c): check --net fds (status 2 if not taps); make a device. */
+int vm_net_check(const struct vm_net_config *n, char *err, size_t errlen) WUR;
+int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen) WUR;
 /* Create every device of the plan (vm_create). */
 int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen) WUR;
 /* Stop the I/O threads and free the devices (before guest RAM goes away). */

@@ -22,6 +22,8 @@ unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out)
 	/* Disks go here, before the rng. */
 	if (cfg->rng_source)
 		n = place(out, n, VM_VIRTIO_RNG, 0);
+	for (unsigned i = 0; i < cfg->nr_net; i++)
+		n = place(out, n, VM_VIRTIO_NET, i);
 	for (unsigned i = 0; i < cfg->nfs; i++)
 		n = place(out, n, VM_VIRTIO_FS, i);
 	return n;

@@ -269,6 +269,8 @@ def dump(args, tmp):
     cmd = [args.vmm, "--dump-acpi", tmp, "--cpus", args.cpus]
     if args.rng:
         cmd += ["--rng", args.rng]
+    for n in args.net or ():
+        cmd += ["--net", n]
     rc, out = run(cmd, tmp)
     check(rc == 0, "%s failed:\n%s" % (" ".join(cmd), out))
 
@@ -281,6 +283,7 @@ def main():
     ap.add_argument("--cpus", help="boot=N,max=M, with --vmm")
     ap.add_argument("--vmm")
     ap.add_argument("--rng", help="--rng value for vmm, with --vmm")
+    ap.add_argument("--net", action="append", help="--net value for vmm, with --vmm (repeatable)")
     ap.add_argument("--virtio", type=int, help="expected number of virtio-mmio devices (LNRO0005)")
     ap.add_argument("--harness", default=os.path.join(HERE, "harness.asl"))
     ap.add_argument("--iasl", default="iasl")

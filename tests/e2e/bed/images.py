@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .cpio import CpioWriter
 from .modules import ModuleCache
+from .tools import build_tool
 
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 L1_KERNEL = "/e2e/Image"
@@ -86,18 +87,16 @@ def _build(cache: Path, prefix: str, spec: Spec, keep: int) -> Path:
     return out
 
 
-# A run builds its images before it queues for the machine lock, which other
-# checkouts may hold for a long time: an image that recent may still be
-# waiting for its machine, so pruning leaves it alone.
-PRUNE_MIN_AGE = 2 * 3600
+# An image built in the last hour may belong to a run still waiting for the
+# machine lock (other checkouts share the cache): never prune those.
+PRUNE_MIN_AGE_S = 3600
 
 
 def _prune(cache: Path, prefix: str, keep: int):
     old = sorted(cache.glob(f"{prefix}-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
-    now = time.time()
     for p in old[keep:]:
         try:
-            if now - p.stat().st_mtime > PRUNE_MIN_AGE:
+            if time.time() - p.stat().st_mtime > PRUNE_MIN_AGE_S:
                 p.unlink(missing_ok=True)
         except FileNotFoundError:
             pass
@@ -185,4 +184,11 @@ def build_l1(cfg, case, l2: Path) -> Path:
     s.file(L1_INITRD, l2, 0o644)
     for dst, src in sorted(case.l1_files.items()):
         add_tree(s, dst, src)
+    if case.l1_modules:
+        kos = ModuleCache(cfg.cache, cfg.kernel).resolve(case.l1_modules)
+        for ko in kos:
+            s.file(f"lib/modules/{ko.name}", ko, 0o644)
+        s.data("e2e/l1-modules", "".join(f"{ko.name}\n" for ko in kos))
+    for name in case.l1_tools:
+        s.file(f"bin/{name}", build_tool(cfg.cache, GUEST_DIR / f"{name}.c"))
     return _build(cfg.cache, "l1", s, KEEP_L1)

@@ -13,6 +13,13 @@ echo "E2E-L1 init uptime=$(cut -d' ' -f1 /proc/uptime)"
 . /e2e/l1-lib.sh
 . /e2e/case.sh
 if [ -c /dev/kvm ]; then echo "E2E-L1 kvm=yes"; else echo "E2E-L1 kvm=no"; fi
+# Kernel modules the case packed (Case.l1_modules), in dependency order.
+if [ -f /e2e/l1-modules ]; then
+	while read -r m; do
+		insmod "/lib/modules/$m" || echo "E2E-L1 insmod-failed=$m"
+	done </e2e/l1-modules
+	echo "E2E-L1 modules=$(tr '\n' ' ' </e2e/l1-modules)"
+fi
 
 # Run the vmm invocations in sequence, in the background, so that an L1
 # script can drive the running vmm. vmm keeps the console as stdin/stdout.
