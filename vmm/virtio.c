@@ -199,6 +199,7 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 			break;
 		case VM_VIRTIO_NET:
 			r = vm_virtio_add_net(vm, &plan[i], err, errlen);
+			break;
 		case VM_VIRTIO_FS:
 			r = add_fs(vm, &plan[i], err, errlen);
 			break;
