@@ -33,6 +33,13 @@ void cli_usage(FILE *f)
 		"                          hotplug) or with a device tree\n"
 		"  --console stdio|file=PATH|none\n"
 		"                          where the guest's serial console goes (default stdio)\n"
+		"  --disk path=FILE[,readonly=on][,direct=on][,num_queues=N][,queue_size=N][,serial=ID]\n"
+		"                          a virtio-blk disk on a raw image or block device\n"
+		"                          (repeatable, up to %u): readonly=on refuses writes,\n"
+		"                          direct=on bypasses the host page cache (O_DIRECT),\n"
+		"                          num_queues defaults to one per possible vCPU (at most %u),\n"
+		"                          queue_size to %u; serial is what the guest reads as\n"
+		"                          the disk's id (20 characters at most)\n"
 		"  --api-socket PATH       serve the JSON-RPC API on this unix socket\n"
 		"  --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N]\n"
 		"                          virtio-fs served by a vhost-user backend (virtiofsd)\n"
@@ -47,7 +54,8 @@ void cli_usage(FILE *f)
 		"Exit status: 0 guest powered off or stopped by SIGTERM/SIGINT/API shutdown,\n"
 		"1 hypervisor error or guest crash, 2 bad arguments or input files,\n"
 		"3 guest requested a reset (reboot is not supported).\n",
-		cli_max_vcpus(), boot_cmdline_max(BOOT_MODE_ACPI), boot_cmdline_max(BOOT_MODE_FDT));
+		cli_max_vcpus(), boot_cmdline_max(BOOT_MODE_ACPI), boot_cmdline_max(BOOT_MODE_FDT),
+		VM_MAX_DISKS, DISK_MAX_QUEUES, DISK_DEFAULT_QUEUE_SIZE);
 }
 
 int parse_size(const char *s, uint64_t *out)
@@ -256,6 +264,81 @@ static int parse_console(const char *v, struct vm_config *cfg, char *err, size_t
 	return 0;
 }
 
+static int parse_on_off(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true")) {
+		*out = true;
+	} else if (!strcmp(v, "off") || !strcmp(v, "false")) {
+		*out = false;
+	} else {
+		snprintf(err, errlen, "--disk: %s= expects on or off, got '%s'", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* One --disk value: "path=FILE,readonly=on,..." (the path may contain no comma). */
+int parse_disk(const char *s, struct disk_config *d, char *err, size_t errlen)
+{
+	char buf[4096];
+
+	memset(d, 0, sizeof(*d));
+	d->queue_size = DISK_DEFAULT_QUEUE_SIZE;
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--disk: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(err, errlen, "--disk: expected key=value, got '%s'", tok);
+			return -EINVAL;
+		}
+		*eq = 0;
+		const char *v = eq + 1;
+		int r = 0;
+		if (!strcmp(tok, "path")) {
+			strcpy(d->path, v);	/* fits: shorter than buf */
+		} else if (!strcmp(tok, "readonly")) {
+			r = parse_on_off(tok, v, &d->read_only, err, errlen);
+		} else if (!strcmp(tok, "direct")) {
+			r = parse_on_off(tok, v, &d->direct, err, errlen);
+		} else if (!strcmp(tok, "num_queues")) {
+			if (parse_uint(v, &d->num_queues) || d->num_queues < 1 || d->num_queues > DISK_MAX_QUEUES) {
+				snprintf(err, errlen, "--disk: num_queues='%s' must be 1 to %u", v, DISK_MAX_QUEUES);
+				r = -EINVAL;
+			}
+		} else if (!strcmp(tok, "queue_size")) {
+			unsigned q = 0;
+			if (parse_uint(v, &q) || q < 2 || q > DISK_MAX_QUEUE_SIZE || (q & (q - 1))) {
+				snprintf(err, errlen, "--disk: queue_size='%s' must be a power of two from 2 to %u",
+					 v, DISK_MAX_QUEUE_SIZE);
+				r = -EINVAL;
+			}
+			d->queue_size = q;
+		} else if (!strcmp(tok, "serial")) {
+			if (strlen(v) >= sizeof(d->serial)) {
+				snprintf(err, errlen, "--disk: serial='%s' is longer than 20 characters", v);
+				r = -EINVAL;
+			} else {
+				strcpy(d->serial, v);
+			}
+		} else {
+			snprintf(err, errlen, "--disk: unknown key '%s' (expected path, readonly, direct, "
+				 "num_queues, queue_size, serial)", tok);
+			r = -EINVAL;
+		}
+		if (r)
+			return r;
+	}
+	if (!d->path[0]) {
+		snprintf(err, errlen, "--disk: path= is required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_config(const struct vm_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->boot_cpus == 0) {
@@ -297,7 +380,7 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--rng", "--net", "--fs",
+		"--console", "--api-socket", "--dump-acpi", "--disk", "--rng", "--net", "--fs",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -383,6 +466,14 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			cfg->api_socket = val;
 		} else if (!strcmp(name, "--dump-acpi")) {
 			cfg->dump_acpi_dir = val;
+		} else if (!strcmp(name, "--disk")) {
+			if (cfg->ndisks == VM_MAX_DISKS) {
+				snprintf(err, errlen, "--disk: at most %u disks", VM_MAX_DISKS);
+				return -EINVAL;
+			}
+			if (parse_disk(val, &cfg->disks[cfg->ndisks], err, errlen))
+				return -EINVAL;
+			cfg->ndisks++;
 		} else if (!strcmp(name, "--fs")) {
 			if (parse_fs(val, cfg, err, errlen))
 				return -EINVAL;

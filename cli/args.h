@@ -24,6 +24,8 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 int parse_size(const char *s, uint64_t *out) WUR;
 /* "boot=2,max=4" or "2". */
 int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t errlen) WUR;
+/* "path=disk.img,readonly=on,...": one --disk. */
+int parse_disk(const char *s, struct disk_config *d, char *err, size_t errlen) WUR;
 /* --rng src=PATH|on|off (cli/args_rng.c); the default is on, from /dev/urandom. */
 /* Request queues of one --fs device (each has a call eventfd on the device's I/O thread). */
 #define CLI_FS_MAX_QUEUES 6

@@ -43,7 +43,7 @@ fi
 
 host_pkgs=(meson ninja-build pkg-config gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	libfdt-dev libevent-dev libcmocka-dev libjson-c-dev liburing-dev
-	acpica-tools device-tree-compiler cpio python3
+	acpica-tools device-tree-compiler cpio python3 e2fsprogs
 	clang libclang-rt-14-dev)	# libFuzzer and the sanitizer runtimes for scripts/fuzz.sh
 missing=()
 for p in "${host_pkgs[@]}"; do

@@ -32,6 +32,21 @@ struct vm_fs_config {
 	unsigned queue_size;
 };
 
+/* --disk: a virtio-blk device on a raw image or a block device. */
+struct disk_config {
+	char path[4096];	/* empty: unset */
+	bool read_only;
+	bool direct;		/* O_DIRECT: bypass the host page cache */
+	unsigned num_queues;	/* 0: one per possible vCPU, at most DISK_MAX_QUEUES */
+	unsigned queue_size;	/* descriptors per queue, a power of two */
+	char serial[21];	/* GET_ID answer (20 bytes at most); empty: none */
+};
+
+#define VM_MAX_DISKS 8
+#define DISK_MAX_QUEUES 16
+#define DISK_DEFAULT_QUEUE_SIZE 256
+#define DISK_MAX_QUEUE_SIZE 1024
+
 struct vm_config {
 	unsigned boot_cpus;
 	unsigned max_cpus;
@@ -45,6 +60,8 @@ struct vm_config {
 	const char *console_path;	/* CONSOLE_FILE */
 	const char *api_socket;		/* NULL: no API */
 	const char *dump_acpi_dir;	/* NULL: run the guest */
+	struct disk_config disks[VM_MAX_DISKS];
+	unsigned ndisks;
 	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
 	unsigned nr_net;
 	struct vm_net_config net[VM_MAX_NET];	/* virtio-net devices, in --net order */

@@ -16,6 +16,9 @@
 
 int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 {
+	int r = vm_disk_check(cfg, err, errlen);
+	if (r)
+		return r;
 	if (cfg->rng_source) {
 		int fd = open(cfg->rng_source, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
@@ -194,6 +197,9 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 
 	for (unsigned i = 0; i < n && r == 0; i++) {
 		switch (plan[i].kind) {
+		case VM_VIRTIO_BLK:
+			r = vm_virtio_add_blk(vm, &plan[i], err, errlen);
+			break;
 		case VM_VIRTIO_RNG:
 			r = add_rng(vm, &plan[i], err, errlen);
 			break;

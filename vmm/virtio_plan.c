@@ -19,7 +19,8 @@ unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out)
 {
 	unsigned n = 0;
 
-	/* Disks go here, before the rng. */
+	for (unsigned i = 0; i < cfg->ndisks; i++)
+		n = place(out, n, VM_VIRTIO_BLK, i);
 	if (cfg->rng_source)
 		n = place(out, n, VM_VIRTIO_RNG, 0);
 	for (unsigned i = 0; i < cfg->nr_net; i++)

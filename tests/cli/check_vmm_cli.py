@@ -85,6 +85,21 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_usage_error(["--kernel", image, "--api-socket", "/tmp/" + "s" * 120], "too long")
     expect_usage_error(["--kernel", image, "--api-socket", not_image], "exists and is not a socket")
 
+    # --disk: a disk that cannot be used is refused before any VM exists.
+    disk = os.path.join(tmp, "disk.img")
+    with open(disk, "wb") as f:
+        f.truncate(1 << 20)
+    expect_usage_error(["--kernel", image, "--disk", "path=" + os.path.join(tmp, "nodisk.img")],
+                       "nodisk.img: cannot open for writing (readonly=on?): No such file")
+    expect_usage_error(["--kernel", image, "--disk", "path=" + tmp + ",readonly=on"],
+                       "not a regular file or block device")
+    expect_usage_error(["--kernel", image, "--disk", f"path={not_image},readonly=on"],
+                       "smaller than one 512-byte sector")
+    expect_usage_error(["--kernel", image, "--disk", f"path={disk},queue_size=3"], "power of two")
+    expect_usage_error(["--kernel", image, "--disk", f"path={disk},cache=writeback"], "unknown key 'cache'")
+    rc, out, err = run("--kernel", image, "--disk", f"path={disk},readonly=on,serial=root", "--disk", f"path={disk}")
+    fail_unless(rc == 1 and "KVM" in err, f"good --disk on a host without arm64 KVM: want exit 1, got {rc} {err!r}")
+
     # A good command line gets past every check and fails only for want of KVM.
     rc, out, err = run("--kernel", image, "--cpus", "boot=1,max=4")
     fail_unless(rc == 1 and "KVM" in err,

@@ -30,6 +30,8 @@ struct testvm_opts {
 	const char *rng;		/* virtio-rng source; NULL: no virtio-rng */
 	bool memory_shared;		/* --memory shared=on */
 	const char *fs_socket;		/* one --fs tag=share with this backend socket */
+	const struct disk_config *disks;	/* --disk entries (ndisks) */
+	unsigned ndisks;
 };
 
 struct testvm {
