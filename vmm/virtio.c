@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "devices/virtio/fs.h"
 #include "devices/virtio/rng.h"
 #include "devices/virtio/vsock.h"
 #include "vmm/log.h"
@@ -49,6 +51,15 @@ int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 		if (lstat(cfg->vsock.socket, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen, "--vsock: %s exists and is not a socket", cfg->vsock.socket);
 			return -EEXIST;
+		}
+	}
+	/* A backend socket that is not there is bad input; one that does not answer is found at start-up. */
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		struct stat st;
+		if (stat(cfg->fs[i].socket, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "--fs: %s is not a unix socket (is the vhost-user backend running?)",
+				 cfg->fs[i].socket);
+			return -ENOENT;
 		}
 	}
 	return 0;
@@ -202,6 +213,43 @@ static int add_vsock(struct vm *vm, const struct vm_virtio_slot *s, char *err, s
 	return vm_virtio_attach(vm, s, &vs->vdev, vs, vsock_free, err, errlen);
 }
 
+static void fs_free(void *dev)
+{
+	virtio_fs_destroy(dev);
+	free(dev);
+}
+
+/* Start-up connects to the backend and negotiates (VIRTIO_FS_TIMEOUT_MS per exchange). */
+static int add_fs(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen)
+{
+	const struct vm_fs_config *c = &vm->cfg.fs[s->index];
+	struct virtio_fs_params p = {
+		.tag = c->tag, .socket = c->socket, .num_queues = c->num_queues,
+		.queue_size = c->queue_size, .ram_fd = vm->ram_fd,
+	};
+	struct virtio_mmio_config cfg;
+	struct virtio_fs *fs = calloc(1, sizeof(*fs));
+	int r;
+
+	if (!fs) {
+		snprintf(err, errlen, "out of memory for virtio-fs");
+		return -ENOMEM;
+	}
+	if (vm->ram_fd < 0) {
+		free(fs);
+		snprintf(err, errlen, "--fs needs --memory shared=on");
+		return -EINVAL;
+	}
+	vm_virtio_config(vm, s, &cfg);
+	if ((r = virtio_fs_init(fs, &cfg, &p, err, errlen))) {
+		free(fs);
+		return r;
+	}
+	vm_log(vm, "virtio-fs@0x%llx: tag %s, vhost-user backend %s, %u request queue(s) of %u",
+	       (unsigned long long)s->base, c->tag, c->socket, c->num_queues, c->queue_size);
+	return vm_virtio_attach(vm, s, &fs->vdev, fs, fs_free, err, errlen);
+}
+
 int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 {
 	struct vm_virtio_slot plan[VM_MAX_VIRTIO];
@@ -221,6 +269,9 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 			break;
 		case VM_VIRTIO_VSOCK:
 			r = add_vsock(vm, &plan[i], err, errlen);
+			break;
+		case VM_VIRTIO_FS:
+			r = add_fs(vm, &plan[i], err, errlen);
 			break;
 		default:
 			snprintf(err, errlen, "virtio device kind %d is not supported", plan[i].kind);

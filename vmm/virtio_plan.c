@@ -27,5 +27,7 @@ unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out)
 		n = place(out, n, VM_VIRTIO_VSOCK, 0);
 	for (unsigned i = 0; i < cfg->nr_net; i++)
 		n = place(out, n, VM_VIRTIO_NET, i);
+	for (unsigned i = 0; i < cfg->nfs; i++)
+		n = place(out, n, VM_VIRTIO_FS, i);
 	return n;
 }

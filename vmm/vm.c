@@ -160,6 +160,28 @@ fail:
 	return r;
 }
 
+/*
+ * Guest RAM: anonymous private memory, or with --memory shared=on a memfd
+ * mapped MAP_SHARED, which a vhost-user backend maps too (it gets the fd).
+ */
+static int map_ram(struct vm *vm, char *err, size_t errlen)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+	if (vm->cfg.memory_shared) {
+		vm->ram_fd = memfd_create("vmm-guest-ram", MFD_CLOEXEC);
+		if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)vm->ram_size) < 0) {
+			int r = -errno;
+			snprintf(err, errlen, "cannot create %llu MiB of shared guest memory: %s",
+				 (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+			return r;
+		}
+		flags = MAP_SHARED | MAP_NORESERVE;
+	}
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, flags, vm->ram_fd, 0);
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *err, size_t errlen)
 {
 	int r;
@@ -168,6 +190,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	vm->cfg = *cfg;
 	vm->hv = hv;
 	vm->stop_pipe[0] = vm->stop_pipe[1] = -1;
+	vm->ram_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->parked_cond, NULL);
@@ -182,8 +205,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 
 	vm->ram_base = RAM_BASE;
 	vm->ram_size = cfg->memory_bytes;
-	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if ((r = map_ram(vm, err, errlen)))
+		return r;
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
@@ -349,6 +372,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	vm->ram = NULL;
+	if (vm->ram_fd >= 0)
+		close(vm->ram_fd);
+	vm->ram_fd = -1;
 	if (vm->console_ready)
 		console_close(&vm->console);
 	vm->console_ready = false;

@@ -63,6 +63,7 @@ struct vm {
 
 	uint8_t *ram;
 	uint64_t ram_base, ram_size;
+	int ram_fd;			/* --memory shared=on: the memfd behind ram; else -1 */
 
 	struct mmio_bus bus;
 	struct pl011 uart;

@@ -133,6 +133,16 @@ with tempfile.TemporaryDirectory() as tmp:
     fail_unless(rc == 0 and os.path.getsize(os.path.join(d, "APIC.dat")) == 44 + 512 * 82 + 24 + 2 * 16,
                 f"--dump-acpi max=512: {rc} {err!r}")
 
+    # --fs: needs shared memory, a well-formed value, and a socket that exists.
+    expect_usage_error(["--kernel", image, "--fs", "tag=a,socket=/s"], "--memory shared=on")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=on", "--fs", "tag=a"],
+                       "--fs: tag= and socket= are required")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=maybe"],
+                       "--memory: shared= expects on or off")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=on",
+                        "--fs", "tag=a,socket=" + os.path.join(tmp, "no-vfs.sock")],
+                       "is not a unix socket")
+
 
 def check_vmmctl_resize_gives_up():
     """vmmctl cpu resize against a VMM that never finishes: it gives up after

@@ -29,6 +29,8 @@ struct testvm_opts {
 	int fail_err;			/* != 0: fail_op fails with it from the start */
 	enum fake_op fail_op;
 	const char *rng;		/* virtio-rng source; NULL: no virtio-rng */
+	bool memory_shared;		/* --memory shared=on */
+	const char *fs_socket;		/* one --fs tag=share with this backend socket */
 	const struct disk_config *disks;	/* --disk entries (ndisks) */
 	unsigned ndisks;
 };
