@@ -32,9 +32,15 @@ static int platform_check(const struct acpi_platform *p)
 	}
 	/* Memory32Fixed and the SPCR's byte-wide fields need 32-bit resources. */
 	if (!fits32(p->uart_base, p->uart_size) || !fits32(p->ged_base, p->ged_size) ||
-	    p->gicr_length > UINT32_MAX || p->uart_size == 0 || p->ged_size == 0 ||
-	    p->cpuhp_size == 0)
+	    p->uart_size == 0 || p->ged_size == 0 || p->cpuhp_size == 0)
 		return -EINVAL;
+	/* The GICR's Discovery Range Length is 32 bits. */
+	if (p->nr_gicr == 0 || p->nr_gicr > ACPI_MAX_GICR)
+		return -EINVAL;
+	for (unsigned i = 0; i < p->nr_gicr; i++) {
+		if (p->gicr[i].length == 0 || p->gicr[i].length > UINT32_MAX)
+			return -EINVAL;
+	}
 	return 0;
 }
 

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include "compiler.h"
 
+#define ACPI_MAX_GICR 4
+
 struct acpi_cpu {
 	uint32_t uid;		/* ACPI processor UID = vCPU id = _UID of Cnnn */
 	uint64_t mpidr;		/* affinity fields only */
@@ -29,8 +31,11 @@ struct acpi_platform {
 	const struct acpi_cpu *cpus;	/* nr_cpus entries */
 
 	uint64_t gicd_base;
-	uint64_t gicr_base;
-	uint64_t gicr_length;		/* covers every possible vCPU */
+	/* Redistributor ranges, one MADT GICR each; together every possible vCPU's. */
+	unsigned nr_gicr;
+	struct {
+		uint64_t base, length;
+	} gicr[ACPI_MAX_GICR];
 
 	uint64_t uart_base, uart_size;	/* PL011 */
 	uint32_t uart_gsi;		/* GIC INTID */
@@ -39,7 +44,7 @@ struct acpi_platform {
 	uint64_t cpuhp_base, cpuhp_size;	/* CPU hotplug register block */
 
 	uint32_t ppi_virt_timer, ppi_ns_phys_timer, ppi_sec_phys_timer, ppi_hyp_timer;
-	uint32_t ppi_pmu, ppi_vgic_maint;
+	uint32_t ppi_pmu;		/* PMU overflow interrupt; 0: the vCPUs have no PMU */
 
 	unsigned nr_virtio;
 	struct acpi_virtio virtio[ACPI_MAX_VIRTIO];

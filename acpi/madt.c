@@ -1,6 +1,6 @@
 /*
  * Multiple APIC Description Table (ACPI 6.5 section 5.2.12): one GICC per
- * possible vCPU, the GIC distributor and one redistributor discovery range.
+ * possible vCPU, the GIC distributor and one GICR per redistributor range.
  *
  * Every possible vCPU gets a GICC at boot because arm64 Linux sizes its CPU
  * masks from the MADT and never re-reads it: a CPU that may be hot-added
@@ -35,12 +35,12 @@ static void gicc_write(uint8_t *t, const struct acpi_platform *p, const struct a
 	/* Flags: Performance/VGIC interrupt mode bits 0 = level-triggered. */
 	acpi_put32(t, 12, flags);		/* Flags */
 	acpi_put32(t, 16, 0);			/* Parking Protocol Version: PSCI instead */
-	acpi_put32(t, 20, p->ppi_pmu);		/* Performance Interrupt GSIV */
+	acpi_put32(t, 20, p->ppi_pmu);		/* Performance Interrupt GSIV, 0: no PMU */
 	acpi_put64(t, 24, 0);			/* Parked Address */
 	acpi_put64(t, 32, 0);			/* Physical Base Address: GICv3 uses sysregs */
 	acpi_put64(t, 40, 0);			/* GICV */
 	acpi_put64(t, 48, 0);			/* GICH */
-	acpi_put32(t, 56, p->ppi_vgic_maint);	/* VGIC Maintenance interrupt */
+	acpi_put32(t, 56, 0);			/* VGIC Maintenance interrupt: no EL2 */
 	acpi_put64(t, 60, 0);			/* GICR Base Address: use the GICR entry */
 	acpi_put64(t, 68, c->mpidr);		/* MPIDR */
 	acpi_put8(t, 76, 0);			/* Processor Power Efficiency Class */
@@ -51,7 +51,8 @@ static void gicc_write(uint8_t *t, const struct acpi_platform *p, const struct a
 
 int madt_build(const struct acpi_platform *p, uint8_t *t, size_t cap, uint32_t *len)
 {
-	size_t l = 44 + (size_t)p->nr_cpus * MADT_GICC_LEN + MADT_GICD_LEN + MADT_GICR_LEN;
+	size_t l = 44 + (size_t)p->nr_cpus * MADT_GICC_LEN + MADT_GICD_LEN +
+		   (size_t)p->nr_gicr * MADT_GICR_LEN;
 	size_t off = 44;
 
 	if (cap < l)
@@ -74,12 +75,18 @@ int madt_build(const struct acpi_platform *p, uint8_t *t, size_t cap, uint32_t *
 	acpi_put16(t, off + 22, 0);
 	off += MADT_GICD_LEN;
 
-	/* One range covers every possible vCPU's redistributor, hot-added ones too. */
-	acpi_put8(t, off + 0, MADT_GICR_TYPE);		/* Type */
-	acpi_put8(t, off + 1, MADT_GICR_LEN);		/* Length */
-	acpi_put16(t, off + 2, 0);			/* Reserved */
-	acpi_put64(t, off + 4, p->gicr_base);		/* Discovery Range Base Address */
-	acpi_put32(t, off + 12, p->gicr_length);	/* Discovery Range Length */
+	/*
+	 * The ranges cover every possible vCPU's redistributor, hot-added ones
+	 * too: with GICR entries Linux finds a CPU's redistributor by scanning
+	 * them, so an Online Capable CPU's is reachable before it is enabled.
+	 */
+	for (unsigned i = 0; i < p->nr_gicr; i++, off += MADT_GICR_LEN) {
+		acpi_put8(t, off + 0, MADT_GICR_TYPE);		/* Type */
+		acpi_put8(t, off + 1, MADT_GICR_LEN);		/* Length */
+		acpi_put16(t, off + 2, 0);			/* Reserved */
+		acpi_put64(t, off + 4, p->gicr[i].base);	/* Discovery Range Base Address */
+		acpi_put32(t, off + 12, (uint32_t)p->gicr[i].length);	/* Discovery Range Length */
+	}
 
 	acpi_table_finish(t, l);
 	*len = l;

@@ -22,7 +22,9 @@ void cli_usage(FILE *f)
 		"the VM is created and booted over the API (vm.create, vm.boot).\n\n"
 		"  --cpus boot=N[,max=M]   vCPUs enabled at boot and possible vCPUs (max defaults\n"
 		"                          to boot, at most %u); all max vCPUs exist from start-up\n"
-		"  --memory SIZE           guest RAM, e.g. 512M or 2G (K/M/G suffixes; default 512M)\n"
+		"  --memory [size=]SIZE[,shared=on]\n"
+		"                          guest RAM, e.g. 512M or 2G (K/M/G suffixes; default 512M);\n"
+		"                          shared=on: a memfd a vhost-user backend can map\n"
 		"  --kernel PATH           arm64 Linux Image (uncompressed)\n"
 		"  --initrd PATH           initial ramdisk\n"
 		"  --cmdline STR           kernel command line: at most %zu bytes with --boot acpi\n"
@@ -43,10 +45,17 @@ void cli_usage(FILE *f)
 		"  -v, -vv, ...            more log lines (repeatable)\n"
 		"  --seccomp false         accepted for cloud-hypervisor compatibility; vmm has\n"
 		"                          no seccomp filter, so only false is accepted\n"
+		"  --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N]\n"
+		"                          virtio-fs served by a vhost-user backend (virtiofsd)\n"
+		"                          at PATH; needs --memory shared=on\n"
 		"  --rng src=PATH|on|off   virtio-rng entropy device (default on, src=/dev/urandom)\n"
 		"  --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N]\n"
 		"                          virtio-net on a tap: opened (created if needed) by name,\n"
 		"                          or already-open tap fds, one per queue pair; repeatable\n"
+		"  --vsock cid=N,socket=PATH\n"
+		"                          virtio-vsock with guest CID N (3 or more); host programs\n"
+		"                          connect to the unix socket PATH and send CONNECT <port>,\n"
+		"                          guest connections to host port P go to PATH_P\n"
 		"  --dump-acpi DIR         write the ACPI tables to DIR/<SIG>.dat and exit\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           print the version\n\n"
@@ -144,6 +153,106 @@ int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t e
 	}
 	if (!have_max)
 		*max = *boot;
+	return 0;
+}
+
+/* --memory SIZE | size=SIZE[,shared=on|off] */
+int parse_memory(const char *s, struct vm_config *cfg, char *err, size_t errlen)
+{
+	char buf[128];
+
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--memory: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		const char *v = eq ? eq + 1 : tok;
+		if (eq)
+			*eq = 0;
+		if (!eq || !strcmp(tok, "size")) {
+			if (parse_size(v, &cfg->memory_bytes)) {
+				snprintf(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", v);
+				return -EINVAL;
+			}
+		} else if (!strcmp(tok, "shared")) {
+			if (strcmp(v, "on") && strcmp(v, "off")) {
+				snprintf(err, errlen, "--memory: shared= expects on or off, got '%s'", v);
+				return -EINVAL;
+			}
+			cfg->memory_shared = !strcmp(v, "on");
+		} else {
+			snprintf(err, errlen, "--memory: unknown key '%s' (expected size= and shared=)", tok);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* --fs tag=TAG,socket=PATH[,num_queues=N][,queue_size=N] */
+int parse_fs(const char *s, struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct vm_fs_config fs = { .num_queues = 1, .queue_size = 1024 };
+	char buf[256];
+
+	if (cfg->nfs >= VM_MAX_FS) {
+		snprintf(err, errlen, "--fs: at most %u devices", VM_MAX_FS);
+		return -EINVAL;
+	}
+	if (strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "--fs: value too long");
+		return -EINVAL;
+	}
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq) {
+			snprintf(err, errlen, "--fs: expected key=value, got '%s'", tok);
+			return -EINVAL;
+		}
+		*eq = 0;
+		const char *v = eq + 1;
+		if (!strcmp(tok, "tag")) {
+			if (!*v || strlen(v) >= sizeof(fs.tag)) {
+				snprintf(err, errlen, "--fs: tag must be 1 to 36 bytes");
+				return -EINVAL;
+			}
+			strcpy(fs.tag, v);
+		} else if (!strcmp(tok, "socket")) {
+			if (!*v || strlen(v) >= sizeof(fs.socket)) {
+				snprintf(err, errlen, "--fs: socket path must be 1 to %zu bytes", sizeof(fs.socket) - 1);
+				return -EINVAL;
+			}
+			strcpy(fs.socket, v);
+		} else if (!strcmp(tok, "num_queues")) {
+			if (parse_uint(v, &fs.num_queues) || fs.num_queues < 1 || fs.num_queues > CLI_FS_MAX_QUEUES) {
+				snprintf(err, errlen, "--fs: num_queues must be 1 to %u", CLI_FS_MAX_QUEUES);
+				return -EINVAL;
+			}
+		} else if (!strcmp(tok, "queue_size")) {
+			unsigned q;
+			if (parse_uint(v, &q) || q < 2 || q > 1024 || (q & (q - 1))) {
+				snprintf(err, errlen, "--fs: queue_size must be a power of two from 2 to 1024");
+				return -EINVAL;
+			}
+			fs.queue_size = q;
+		} else {
+			snprintf(err, errlen, "--fs: unknown key '%s' (expected tag=, socket=, num_queues=, queue_size=)", tok);
+			return -EINVAL;
+		}
+	}
+	if (!fs.tag[0] || !fs.socket[0]) {
+		snprintf(err, errlen, "--fs: tag= and socket= are required");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		if (!strcmp(cfg->fs[i].tag, fs.tag)) {
+			snprintf(err, errlen, "--fs: tag '%s' is used twice", fs.tag);
+			return -EINVAL;
+		}
+	}
+	cfg->fs[cfg->nfs++] = fs;
 	return 0;
 }
 
@@ -262,7 +371,8 @@ static bool is_known_option(const char *name)
 {
 	static const char *const known[] = {
 		"--cpus", "--memory", "--kernel", "--initrd", "--cmdline", "--boot",
-		"--console", "--api-socket", "--dump-acpi", "--seccomp", "--disk", "--rng", "--net",
+		"--console", "--api-socket", "--dump-acpi", "--seccomp", "--disk", "--rng", "--vsock",
+		"--net", "--fs",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(known); i++) {
 		if (!strcmp(name, known[i]))
@@ -327,11 +437,8 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			if (parse_cpus(val, &cfg->boot_cpus, &cfg->max_cpus, err, errlen))
 				return -EINVAL;
 		} else if (!strcmp(name, "--memory")) {
-			const char *v = !strncmp(val, "size=", 5) ? val + 5 : val;
-			if (parse_size(v, &cfg->memory_bytes)) {
-				snprintf(err, errlen, "--memory: '%s' is not a size (e.g. 512M, 2G)", val);
+			if (parse_memory(val, cfg, err, errlen))
 				return -EINVAL;
-			}
 		} else if (!strcmp(name, "--kernel")) {
 			cfg->kernel = val;
 		} else if (!strcmp(name, "--initrd")) {
@@ -370,11 +477,17 @@ int cli_parse(int argc, char *const argv[], struct cli_args *out, char *err, siz
 			if (parse_disk(val, &cfg->disks[cfg->ndisks], err, errlen))
 				return -EINVAL;
 			cfg->ndisks++;
+		} else if (!strcmp(name, "--fs")) {
+			if (parse_fs(val, cfg, err, errlen))
+				return -EINVAL;
 		} else if (!strcmp(name, "--rng")) {
 			if (parse_rng(val, cfg, err, errlen))
 				return -EINVAL;
 		} else if (!strcmp(name, "--net")) {
 			if (parse_net(val, cfg, err, errlen))
+				return -EINVAL;
+		} else if (!strcmp(name, "--vsock")) {
+			if (parse_vsock(val, cfg, err, errlen))
 				return -EINVAL;
 		} else {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", name);

@@ -29,10 +29,16 @@ int parse_cpus(const char *s, unsigned *boot, unsigned *max, char *err, size_t e
 /* "path=disk.img,readonly=on,...": one --disk. */
 int parse_disk(const char *s, struct disk_config *d, char *err, size_t errlen) WUR;
 /* --rng src=PATH|on|off (cli/args_rng.c); the default is on, from /dev/urandom. */
+/* Request queues of one --fs device (each has a call eventfd on the device's I/O thread). */
+#define CLI_FS_MAX_QUEUES 6
+int parse_memory(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
+int parse_fs(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 int parse_rng(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 void cli_rng_default(struct vm_config *cfg);
 /* --net tap=NAME|fd=N[,fd=M...][,mac=MAC][,num_queues=N] (cli/args_net.c); repeatable. */
 int parse_net(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
+/* --vsock cid=N,socket=PATH (cli/args_vsock.c): a virtio-vsock device, hybrid vsock on PATH. */
+int parse_vsock(const char *v, struct vm_config *cfg, char *err, size_t errlen) WUR;
 /* The largest max= the machine layout allows. */
 unsigned cli_max_vcpus(void);
 void cli_usage(FILE *f);

@@ -1,9 +1,11 @@
 /* vmm: parse, check, create the VM, run it; the only place that decides the exit status. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arm64/layout.h"
 #include "cli/args.h"
 #include "hv.h"
 #include "vmm/api/api.h"
@@ -60,7 +62,17 @@ int main(int argc, char **argv)
 	}
 
 	struct hv *hv;
-	if (hv_kvm_open(&hv, err, sizeof(err))) {
+	struct hv_vm_params vp = { .ipa_bits = layout_ipa_bits(args.cfg.memory_bytes) };
+	int r = hv_kvm_open(&hv, &vp, err, sizeof(err));
+	if (r == -ERANGE) {
+		/* Too much RAM for this host's guest physical address space. */
+		fprintf(stderr, "vmm: --memory: %llu MiB of RAM at 0x%llx does not fit: %s, "
+			"room for at most %llu MiB\n",
+			(unsigned long long)(args.cfg.memory_bytes >> 20), (unsigned long long)RAM_BASE,
+			err, (unsigned long long)(layout_max_ram(vp.ipa_limit) >> 20));
+		return CLI_EXIT_USAGE;
+	}
+	if (r) {
 		fprintf(stderr, "vmm: %s\n", err);
 		return 1;
 	}

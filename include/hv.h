@@ -57,15 +57,29 @@ struct vcpu_exit {
 	};
 };
 
+#define HV_GIC_MAX_REDIST_REGIONS 4
+
 struct hv_gic_config {
 	uint64_t dist_base;
-	uint64_t redist_base;	/* one contiguous region, 128 KiB per vCPU */
+	/* Redistributor regions, 128 KiB per vCPU, filled with vCPU 0.. in order. */
+	unsigned nr_redist;
+	struct {
+		uint64_t base;
+		unsigned count;	/* vCPUs */
+	} redist[HV_GIC_MAX_REDIST_REGIONS];
 	uint32_t nr_irqs;	/* total interrupt ids, multiple of 32 */
 };
 
 struct hv_caps {
-	unsigned max_vcpus;
-	unsigned ipa_bits;
+	unsigned max_vcpus;	/* for this VM */
+	unsigned ipa_bits;	/* of this VM's guest physical address space */
+	bool pmu;		/* vCPUs have a PMUv3: call vcpu_init_pmu */
+};
+
+/* What the VM needs of the host, checked before it is created. */
+struct hv_vm_params {
+	unsigned ipa_bits;	/* in: guest physical address bits the machine needs */
+	unsigned ipa_limit;	/* out: the most the host supports */
 };
 
 struct hv_ops {
@@ -91,6 +105,8 @@ struct hv_ops {
 	 * With resample_fd < 0 each signal is an edge. NULL or -ENOSYS: not supported.
 	 */
 	int (*irqfd)(struct hv *hv, unsigned spi, int fd, int resample_fd) WUR;
+	/* With caps.pmu, after create_gic: the PMU overflow interrupt is PPI ppi (INTID). */
+	int (*vcpu_init_pmu)(struct hv_vcpu *vcpu, unsigned ppi) WUR;
 
 	/* Architectural reset; the vCPU then starts at pc with x0 = arg. */
 	int (*vcpu_reset)(struct hv_vcpu *vcpu, uint64_t pc, uint64_t arg) WUR;
@@ -111,7 +127,11 @@ struct hv {
 	void *priv;
 };
 
-/* The KVM backend; returns -ENODEV where /dev/kvm or arm64 KVM is absent. */
-int hv_kvm_open(struct hv **out, char *err, unsigned errlen) WUR;
+/*
+ * The KVM backend: creates the VM with vp->ipa_bits of guest physical
+ * address space. Returns -ENODEV where /dev/kvm or arm64 KVM is absent,
+ * -ERANGE (with vp->ipa_limit set) when the host cannot map that much.
+ */
+int hv_kvm_open(struct hv **out, struct hv_vm_params *vp, char *err, unsigned errlen) WUR;
 
 #endif

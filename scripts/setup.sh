@@ -105,4 +105,6 @@ if [ ! -f "$sysroot/.complete" ]; then
 	done
 	touch "$sysroot/.complete"
 fi
+# virtiofsd (arm64, from trixie, for the virtio-fs e2e cases): its own script.
+bash "$top/scripts/fetch-virtiofsd.sh"
 log "ready: kernel $(cat "$kdir/PACKAGE"), qemu $(qemu-system-aarch64 --version | head -1)"

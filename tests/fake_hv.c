@@ -25,6 +25,7 @@ struct fake_hv *fake_hv_new(unsigned max_vcpus)
 		return NULL;
 	}
 	fh->max_vcpus = max_vcpus;
+	fh->pmu = true;
 	for (unsigned i = 0; i < max_vcpus; i++) {
 		fh->vcpus[i].fh = fh;
 		fh->vcpus[i].id = i;
@@ -52,6 +53,21 @@ void fake_hv_free(struct fake_hv *fh)
 	pthread_mutex_destroy(&fh->lock);
 	free(fh->vcpus);
 	free(fh);
+}
+
+void fake_hv_set_pmu(struct fake_hv *fh, bool pmu)
+{
+	pthread_mutex_lock(&fh->lock);
+	fh->pmu = pmu;
+	pthread_mutex_unlock(&fh->lock);
+}
+
+unsigned fake_hv_pmu_ppi(struct fake_hv *fh, unsigned vcpu)
+{
+	pthread_mutex_lock(&fh->lock);
+	unsigned ppi = vcpu_of(fh, vcpu)->pmu_ppi;
+	pthread_mutex_unlock(&fh->lock);
+	return ppi;
 }
 
 void fake_hv_fail(struct fake_hv *fh, enum fake_op op, int err)

@@ -28,12 +28,13 @@ enum fake_op {
 	FAKE_OP_VCPU_RESET,
 	FAKE_OP_IOEVENTFD,
 	FAKE_OP_IRQFD,
+	FAKE_OP_VCPU_INIT_PMU,
 	FAKE_OP_COUNT,
 };
 
 struct fake_op_rec {
 	enum fake_op op;
-	unsigned arg;		/* vCPU id for CREATE_VCPU/VCPU_RESET, spi for IRQ_LINE */
+	unsigned arg;		/* vCPU id for CREATE_VCPU/VCPU_RESET/VCPU_INIT_PMU, spi for IRQ_LINE */
 };
 
 struct fake_map {
@@ -80,6 +81,11 @@ struct fake_hv *fake_hv_new(unsigned max_vcpus);
 struct hv *fake_hv_hv(struct fake_hv *fh);
 /* Also what hv->ops->destroy does. */
 void fake_hv_free(struct fake_hv *fh);
+
+/* Whether get_caps offers a PMU (default: yes), as a host KVM with PMUv3. */
+void fake_hv_set_pmu(struct fake_hv *fh, bool pmu);
+/* The PMU interrupt vCPU id was given (0: vcpu_init_pmu not called). */
+unsigned fake_hv_pmu_ppi(struct fake_hv *fh, unsigned vcpu);
 
 /* Make every later call of op return err (0 clears). */
 void fake_hv_fail(struct fake_hv *fh, enum fake_op op, int err);

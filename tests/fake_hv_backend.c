@@ -26,8 +26,13 @@ static void op_destroy(struct hv *hv)
 
 static int op_get_caps(struct hv *hv, struct hv_caps *caps)
 {
-	caps->max_vcpus = of(hv)->max_vcpus;
+	struct fake_hv *fh = of(hv);
+
+	pthread_mutex_lock(&fh->lock);
+	caps->max_vcpus = fh->max_vcpus;
 	caps->ipa_bits = 40;
+	caps->pmu = fh->pmu;
+	pthread_mutex_unlock(&fh->lock);
 	return 0;
 }
 
@@ -83,6 +88,30 @@ static int op_create_vcpu(struct hv *hv, unsigned id, struct hv_vcpu **out)
 	return r;
 }
 
+/* As KVM checks them: regions 64 KiB aligned, not overlapping, enough for every vCPU. */
+static bool redist_ok(const struct hv_gic_config *cfg, unsigned vcpus)
+{
+	const uint64_t stride = 0x20000;
+	unsigned total = 0;
+
+	if (cfg->nr_redist == 0 || cfg->nr_redist > HV_GIC_MAX_REDIST_REGIONS)
+		return false;
+	for (unsigned i = 0; i < cfg->nr_redist; i++) {
+		uint64_t b = cfg->redist[i].base, e = b + cfg->redist[i].count * stride;
+		if (cfg->redist[i].count == 0 || b & 0xffff)
+			return false;
+		if (cfg->dist_base < e && b < cfg->dist_base + 0x10000)
+			return false;
+		for (unsigned j = 0; j < i; j++) {
+			uint64_t b2 = cfg->redist[j].base, e2 = b2 + cfg->redist[j].count * stride;
+			if (b < e2 && b2 < e)
+				return false;
+		}
+		total += cfg->redist[i].count;
+	}
+	return total >= vcpus;
+}
+
 static int op_create_gic(struct hv *hv, const struct hv_gic_config *cfg)
 {
 	struct fake_hv *fh = of(hv);
@@ -94,11 +123,36 @@ static int op_create_gic(struct hv *hv, const struct hv_gic_config *cfg)
 		r = fh->fail[FAKE_OP_CREATE_GIC];
 	else if (fh->gic_created)
 		r = -EEXIST;
+	else if (!redist_ok(cfg, fh->created))
+		r = -EINVAL;
 	if (r == 0) {
 		fh->gic_created = true;
 		fh->gic = *cfg;
 		fh->vcpus_at_gic = fh->created;
 	}
+	pthread_mutex_unlock(&fh->lock);
+	return r;
+}
+
+static int op_vcpu_init_pmu(struct hv_vcpu *v, unsigned ppi)
+{
+	struct fake_hv *fh = v->fh;
+	int r = 0;
+
+	pthread_mutex_lock(&fh->lock);
+	log_op(fh, FAKE_OP_VCPU_INIT_PMU, v->id);
+	if (fh->fail[FAKE_OP_VCPU_INIT_PMU])
+		r = fh->fail[FAKE_OP_VCPU_INIT_PMU];
+	else if (!fh->pmu)
+		r = -ENODEV;	/* KVM: feature missing from the vCPU */
+	else if (!fh->gic_created)
+		r = -ENODEV;	/* KVM: GIC not initialised */
+	else if (v->pmu_ppi)
+		r = -EBUSY;
+	else if (ppi < 16 || ppi >= 32)
+		r = -EINVAL;
+	if (r == 0)
+		v->pmu_ppi = ppi;
 	pthread_mutex_unlock(&fh->lock);
 	return r;
 }
@@ -277,6 +331,7 @@ const struct hv_ops fake_hv_backend_ops = {
 	.forward_smccc = op_forward_smccc,
 	.create_vcpu = op_create_vcpu,
 	.create_gic = op_create_gic,
+	.vcpu_init_pmu = op_vcpu_init_pmu,
 	.irq_line = op_irq_line,
 	.ioeventfd = op_ioeventfd,
 	.irqfd = op_irqfd,

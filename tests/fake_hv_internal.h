@@ -40,6 +40,7 @@ struct hv_vcpu {
 
 	struct fake_reset last_reset;
 	unsigned nresets;
+	unsigned pmu_ppi;	/* 0: no PMU initialised */
 };
 
 struct fake_hv {
@@ -47,6 +48,7 @@ struct fake_hv {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;	/* broadcast on every change */
 	unsigned max_vcpus;
+	bool pmu;
 	struct hv_vcpu *vcpus;
 	unsigned created, destroyed;
 	int fail[FAKE_OP_COUNT];

@@ -158,7 +158,7 @@ static int prepare_acpi(struct vm *vm, uint64_t fw_base, struct fdt_uefi_params 
 
 	if (!cpus)
 		return -ENOMEM;
-	boot_acpi_platform(&vm->cfg, cpus, &plat);
+	boot_acpi_platform(&vm->cfg, vm->pmu, cpus, &plat);
 	uint64_t acpi_gpa = fw_base + FW_ACPI_OFFSET;
 	r = acpi_build(&plat, vm->ram + (acpi_gpa - vm->ram_base), FW_ACPI_SIZE, acpi_gpa, &tables);
 	free(cpus);
@@ -248,8 +248,7 @@ int boot_prepare(struct vm *vm, char *err, size_t errlen)
 		.nr_cpus = vm->cfg.boot_cpus,
 		.gicd_base = GIC_DIST_BASE,
 		.gicd_size = GIC_DIST_SIZE,
-		.gicr_base = GIC_REDIST_BASE,
-		.gicr_size = GIC_REDIST_STRIDE * vm->cfg.max_cpus,
+		.pmu = vm->pmu,
 		.uart_base = UART_BASE,
 		.uart_size = UART_SIZE,
 		.uart_spi = UART_SPI,
@@ -260,6 +259,12 @@ int boot_prepare(struct vm *vm, char *err, size_t errlen)
 			.size = VIRTIO_MMIO_STRIDE,
 			.spi = vm->virtio[i].slot.spi,
 		};
+	struct gic_redist_region rd[GIC_REDIST_MAX_REGIONS];
+	fp.nr_gicr = layout_redist_regions(vm->cfg.max_cpus, rd);
+	for (unsigned i = 0; i < fp.nr_gicr && i < FDT_MAX_GICR; i++) {
+		fp.gicr[i].base = rd[i].base;
+		fp.gicr[i].size = (uint64_t)rd[i].count * GIC_REDIST_STRIDE;
+	}
 	if (vm->cfg.boot_mode == BOOT_MODE_ACPI) {
 		if ((r = prepare_acpi(vm, fw_base, &uefi, err, errlen)))
 			return r;

@@ -67,7 +67,7 @@ int boot_check_files(const struct vm_config *cfg, char *err, size_t errlen) WUR;
 int boot_prepare(struct vm *vm, char *err, size_t errlen) WUR;
 
 /* The ACPI description of this machine for a given configuration. */
-void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus,
+void boot_acpi_platform(const struct vm_config *cfg, bool pmu, struct acpi_cpu *cpus,
 			struct acpi_platform *out);
 /* Write every ACPI table of cfg as DIR/<SIGNATURE>.dat (--dump-acpi). */
 int boot_dump_acpi(const struct vm_config *cfg, const char *dir, char *err, size_t errlen) WUR;

@@ -12,8 +12,12 @@
 #include "vmm/boot.h"
 #include "vmm/virtio.h"
 
-void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus, struct acpi_platform *out)
+void boot_acpi_platform(const struct vm_config *cfg, bool pmu, struct acpi_cpu *cpus,
+			struct acpi_platform *out)
 {
+	struct gic_redist_region rd[GIC_REDIST_MAX_REGIONS];
+	unsigned nr_rd = layout_redist_regions(cfg->max_cpus, rd);
+
 	for (unsigned i = 0; i < cfg->max_cpus; i++) {
 		cpus[i] = (struct acpi_cpu){
 			.uid = i,
@@ -25,8 +29,6 @@ void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus, stru
 		.nr_cpus = cfg->max_cpus,
 		.cpus = cpus,
 		.gicd_base = GIC_DIST_BASE,
-		.gicr_base = GIC_REDIST_BASE,
-		.gicr_length = GIC_REDIST_STRIDE * cfg->max_cpus,
 		.uart_base = UART_BASE,
 		.uart_size = UART_SIZE,
 		.uart_gsi = GIC_SPI_BASE + UART_SPI,
@@ -39,8 +41,7 @@ void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus, stru
 		.ppi_ns_phys_timer = PPI_NS_PHYS_TIMER,
 		.ppi_sec_phys_timer = PPI_SEC_PHYS_TIMER,
 		.ppi_hyp_timer = PPI_HYP_TIMER,
-		.ppi_pmu = PPI_PMU,
-		.ppi_vgic_maint = PPI_VGIC_MAINT,
+		.ppi_pmu = pmu ? PPI_PMU : 0,
 	};
 	struct vm_virtio_slot plan[VM_MAX_VIRTIO];
 	unsigned n = vm_virtio_plan(cfg, plan);
@@ -50,6 +51,11 @@ void boot_acpi_platform(const struct vm_config *cfg, struct acpi_cpu *cpus, stru
 			.size = VIRTIO_MMIO_STRIDE,
 			.gsi = GIC_SPI_BASE + plan[i].spi,
 		};
+	/* acpi_build refuses a platform without GICR (max_cpus out of range). */
+	for (unsigned i = 0; i < nr_rd && i < ACPI_MAX_GICR; i++) {
+		out->gicr[out->nr_gicr].base = rd[i].base;
+		out->gicr[out->nr_gicr++].length = (uint64_t)rd[i].count * GIC_REDIST_STRIDE;
+	}
 }
 
 static int write_file(const char *dir, const char *name, const uint8_t *data, size_t len,
@@ -97,7 +103,8 @@ int boot_dump_acpi(const struct vm_config *cfg, const char *dir, char *err, size
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	boot_acpi_platform(cfg, cpus, &plat);
+	/* Described as on a host whose KVM gives vCPUs a PMU. */
+	boot_acpi_platform(cfg, true, cpus, &plat);
 	/* Same address as in a real boot of a guest this size. */
 	uint64_t gpa = RAM_BASE + cfg->memory_bytes - FW_AREA_SIZE + FW_ACPI_OFFSET;
 	r = acpi_build(&plat, buf, FW_ACPI_SIZE, gpa, &tables);

@@ -62,6 +62,10 @@ int vm_config_check(const struct vm_config *cfg, bool need_kernel, char *err, si
 			 boot_cmdline_max(cfg->boot_mode), boot_mode_name(cfg->boot_mode), BOOT_CMDLINE_SIZE);
 		return -E2BIG;
 	}
+	if (cfg->nfs && !cfg->memory_shared) {
+		snprintf(err, errlen, "fs needs guest memory a backend can map: add --memory shared=on");
+		return -EINVAL;
+	}
 	if (cfg->console == CONSOLE_FILE && (!cfg->console_path || !cfg->console_path[0])) {
 		snprintf(err, errlen, "console: file needs a path");
 		return -EINVAL;

@@ -24,6 +24,16 @@ struct vm_net_config {
 	bool have_mac;			/* false: a random locally administered address */
 };
 
+#define VM_MAX_FS 4
+
+/* --fs: a virtio-fs device served by a vhost-user backend. */
+struct vm_fs_config {
+	char tag[37];			/* 1..36 bytes */
+	char socket[108];		/* the backend's unix socket */
+	unsigned num_queues;		/* request queues (besides hiprio) */
+	unsigned queue_size;
+};
+
 /* --disk: a virtio-blk device on a raw image or a block device. */
 struct disk_config {
 	char path[4096];	/* empty: unset */
@@ -43,6 +53,7 @@ struct vm_config {
 	unsigned boot_cpus;
 	unsigned max_cpus;
 	uint64_t memory_bytes;
+	bool memory_shared;		/* guest RAM is a memfd, MAP_SHARED (vhost-user) */
 	const char *kernel;
 	const char *initrd;		/* NULL: none */
 	const char *cmdline;		/* NULL: the default for the boot mode */
@@ -57,6 +68,12 @@ struct vm_config {
 	const char *rng_source;		/* virtio-rng entropy source; NULL: no virtio-rng */
 	unsigned nr_net;
 	struct vm_net_config net[VM_MAX_NET];	/* virtio-net devices, in --net order */
+	struct {
+		uint64_t cid;		/* the guest's CID (3 .. 0xfffffffe) */
+		const char *socket;	/* hybrid vsock unix socket; NULL: no virtio-vsock */
+	} vsock;
+	struct vm_fs_config fs[VM_MAX_FS];
+	unsigned nfs;
 };
 
 #define VM_DEFAULT_MEMORY (512ULL << 20)

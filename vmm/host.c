@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "arch/arm64/layout.h"
 #include "vmm/boot.h"
 #include "vmm/host.h"
 #include "vmm/log.h"
@@ -148,7 +149,14 @@ static int h_boot(void *o, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	if (!rc->hv) {
-		r = rc->hv_open(&rc->hv, err, (unsigned)errlen);
+		struct hv_vm_params vp = { .ipa_bits = layout_ipa_bits(rc->created.cfg.memory_bytes) };
+
+		r = rc->hv_open(&rc->hv, &vp, err, (unsigned)errlen);
+		if (r == -ERANGE)
+			snprintf(err, errlen, "memory.size: %llu MiB does not fit this host's guest "
+				 "physical address space (room for %llu MiB)",
+				 (unsigned long long)(rc->created.cfg.memory_bytes >> 20),
+				 (unsigned long long)(layout_max_ram(vp.ipa_limit) >> 20));
 		if (r)
 			return r;
 	}

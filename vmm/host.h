@@ -34,7 +34,7 @@ struct run_ctx {
 	struct hv *hv;
 	struct cpu_target *target;
 	bool shutting_down;		/* vmm.shutdown, or a signal before any VM */
-	int (*hv_open)(struct hv **out, char *err, unsigned errlen);
+	int (*hv_open)(struct hv **out, struct hv_vm_params *vp, char *err, unsigned errlen);
 };
 
 /* run.c: watch the VM's stop pipe and console, start its vCPUs. */

@@ -48,6 +48,8 @@ struct kvm_backend {
 	int run_size;
 	struct kvm_vcpu_init init;
 	unsigned next_slot;
+	unsigned ipa_bits;
+	bool pmu;		/* init has KVM_ARM_VCPU_PMU_V3 */
 };
 
 struct hv_vcpu {
@@ -80,10 +82,11 @@ static void kvm_destroy(struct hv *hv)
 static int kvm_get_caps(struct hv *hv, struct hv_caps *caps)
 {
 	struct kvm_backend *k = backend_of(hv);
-	int n = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	int ipa = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
+	/* Asked of the VM: its vGIC type decides (512 for GICv3). */
+	int n = ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	caps->max_vcpus = n > 0 ? (unsigned)n : 4;
-	caps->ipa_bits = ipa > 0 ? (unsigned)ipa : 40;
+	caps->ipa_bits = k->ipa_bits;
+	caps->pmu = k->pmu;
 	return 0;
 }
 
@@ -168,14 +171,31 @@ static int kvm_create_gic(struct hv *hv, const struct hv_gic_config *cfg)
 	if (ioctl(k->vm_fd, KVM_CREATE_DEVICE, &cd) < 0)
 		return -errno;
 	k->gic_fd = (int)cd.fd;
-	uint64_t dist = cfg->dist_base, redist = cfg->redist_base;
+	uint64_t dist = cfg->dist_base;
 	uint32_t nr = cfg->nr_irqs;
-	if ((r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist)) ||
-	    (r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist)) ||
-	    (r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr)) ||
+	if ((r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist)))
+		return r;
+	/* Regions in index order: count[63:52] | base[51:16] | flags[15:12] 0 | index[11:0]. */
+	for (unsigned i = 0; i < cfg->nr_redist && i < HV_GIC_MAX_REDIST_REGIONS; i++) {
+		uint64_t base = cfg->redist[i].base, count = cfg->redist[i].count;
+		if (!count || count > 0xfff || base & 0xffff || base >> 52)
+			return -EINVAL;
+		uint64_t region = count << 52 | base | i;
+		if ((r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_ADDR,
+				  KVM_VGIC_V3_ADDR_TYPE_REDIST_REGION, &region)))
+			return r;
+	}
+	if ((r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr)) ||
 	    (r = gic_attr(k->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL)))
 		return r;
 	return 0;
+}
+
+static int kvm_vcpu_init_pmu(struct hv_vcpu *v, unsigned ppi)
+{
+	int irq = (int)ppi;
+	int r = gic_attr(v->fd, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_IRQ, &irq);
+	return r ? r : gic_attr(v->fd, KVM_ARM_VCPU_PMU_V3_CTRL, KVM_ARM_VCPU_PMU_V3_INIT, NULL);
 }
 
 static int kvm_irq_line(struct hv *hv, unsigned spi, bool level)
@@ -381,6 +401,7 @@ static const struct hv_ops kvm_ops = {
 	.irq_line = kvm_irq_line,
 	.ioeventfd = kvm_ioeventfd,
 	.irqfd = kvm_irqfd,
+	.vcpu_init_pmu = kvm_vcpu_init_pmu,
 	.vcpu_reset = kvm_vcpu_reset,
 	.vcpu_get_mpidr = kvm_vcpu_get_mpidr,
 	.vcpu_run = kvm_vcpu_run,
@@ -388,12 +409,33 @@ static const struct hv_ops kvm_ops = {
 	.vcpu_destroy = kvm_vcpu_destroy,
 };
 
+/*
+ * The VM's guest physical address space: as many bits as the machine needs,
+ * which the host must support. A host without KVM_CAP_ARM_VM_IPA_SIZE has a
+ * fixed 40-bit space (ipa_limit then stays 0 and the VM type is 0).
+ */
+static int pick_ipa_size(struct kvm_backend *k, struct hv_vm_params *vp, char *err, unsigned errlen)
+{
+	int limit = ioctl(k->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
+	unsigned max = limit > 0 ? (unsigned)limit : 40;
+
+	vp->ipa_limit = limit > 0 ? (unsigned)limit : 0;
+	if (vp->ipa_bits > max) {
+		vp->ipa_limit = max;
+		snprintf(err, errlen, "the machine needs a %u-bit guest physical address space; "
+			 "KVM on this host supports %u bits", vp->ipa_bits, max);
+		return -ERANGE;
+	}
+	k->ipa_bits = limit > 0 ? vp->ipa_bits : 40;
+	return 0;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;	/* only there to interrupt KVM_RUN */
 }
 
-int hv_kvm_open(struct hv **out, char *err, unsigned errlen)
+int hv_kvm_open(struct hv **out, struct hv_vm_params *vp, char *err, unsigned errlen)
 {
 	struct kvm_backend *k = calloc(1, sizeof(*k));
 	int r;
@@ -415,7 +457,10 @@ int hv_kvm_open(struct hv **out, char *err, unsigned errlen)
 		snprintf(err, errlen, "unsupported KVM API version");
 		goto fail;
 	}
-	k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM, 0);
+	if ((r = pick_ipa_size(k, vp, err, errlen)))
+		goto fail;
+	k->vm_fd = ioctl(k->kvm_fd, KVM_CREATE_VM,
+			 vp->ipa_limit ? KVM_VM_TYPE_ARM_IPA_SIZE(k->ipa_bits) : 0UL);
 	if (k->vm_fd < 0) {
 		r = -errno;
 		snprintf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
@@ -442,6 +487,11 @@ int hv_kvm_open(struct hv **out, char *err, unsigned errlen)
 		r = -errno;
 		snprintf(err, errlen, "sigaction: %s", strerror(errno));
 		goto fail;
+	}
+	/* A PMU for perf in the guest, where the host's KVM has one to give. */
+	if (ioctl(k->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PMU_V3) > 0) {
+		k->init.features[0] |= 1u << KVM_ARM_VCPU_PMU_V3;
+		k->pmu = true;
 	}
 	*out = &k->hv;
 	return 0;

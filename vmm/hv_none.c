@@ -4,8 +4,9 @@
 
 #include "hv.h"
 
-int hv_kvm_open(struct hv **out, char *err, unsigned errlen)
+int hv_kvm_open(struct hv **out, struct hv_vm_params *vp, char *err, unsigned errlen)
 {
+	(void)vp;
 	*out = NULL;
 	snprintf(err, errlen, "arm64 KVM is not available on this host (this vmm was built for %s)",
 		 HOST_ARCH_NAME);

@@ -259,7 +259,7 @@ int vm_run(struct vm *vm, char *err, size_t errlen)
 }
 
 int vmm_serve(const char *api_socket, unsigned verbosity,
-	      int (*hv_open)(struct hv **, char *, unsigned), char *err, size_t errlen)
+	      int (*hv_open)(struct hv **, struct hv_vm_params *, char *, unsigned), char *err, size_t errlen)
 {
 	struct run_ctx rc = { .hv_open = hv_open };
 	int r = setup(&rc, api_socket, verbosity, err, errlen);

@@ -19,7 +19,8 @@ int vm_run(struct vm *vm, char *err, size_t errlen) WUR;
  * or a signal before any VM. verbosity: the -v count.
  */
 struct hv;
+struct hv_vm_params;
 int vmm_serve(const char *api_socket, unsigned verbosity,
-	      int (*hv_open)(struct hv **, char *, unsigned), char *err, size_t errlen) WUR;
+	      int (*hv_open)(struct hv **, struct hv_vm_params *, char *, unsigned), char *err, size_t errlen) WUR;
 
 #endif

@@ -3,12 +3,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "devices/virtio/fs.h"
 #include "devices/virtio/rng.h"
+#include "devices/virtio/vsock.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -30,6 +34,33 @@ int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 		int r = vm_net_check(&cfg->net[i], err, errlen);
 		if (r)
 			return r;
+	}
+	if (cfg->vsock.socket) {
+		/* vmm creates the socket: its directory must exist, and no other kind of file be there. */
+		char dir[4096];
+		struct stat st;
+		const char *slash = strrchr(cfg->vsock.socket, '/');
+		size_t n = slash ? (size_t)(slash - cfg->vsock.socket) : 0;
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, slash ? cfg->vsock.socket : ".");
+		if (slash && n == 0)
+			strcpy(dir, "/");
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "--vsock: no directory %s for the socket", dir);
+			return -ENOENT;
+		}
+		if (lstat(cfg->vsock.socket, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "--vsock: %s exists and is not a socket", cfg->vsock.socket);
+			return -EEXIST;
+		}
+	}
+	/* A backend socket that is not there is bad input; one that does not answer is found at start-up. */
+	for (unsigned i = 0; i < cfg->nfs; i++) {
+		struct stat st;
+		if (stat(cfg->fs[i].socket, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "--fs: %s is not a unix socket (is the vhost-user backend running?)",
+				 cfg->fs[i].socket);
+			return -ENOENT;
+		}
 	}
 	return 0;
 }
@@ -141,6 +172,84 @@ static int add_rng(struct vm *vm, const struct vm_virtio_slot *s, char *err, siz
 	return vm_virtio_attach(vm, s, &rng->vdev, rng, rng_free, err, errlen);
 }
 
+/* The device's counters, one line at exit (the e2e tests and benchmarks read it). */
+static void vsock_free(void *dev)
+{
+	struct virtio_vsock *vs = dev;
+	const struct vsock_stats *st = &vs->stats;
+	char line[320];
+
+	virtio_mmio_stop(&vs->vdev);
+	snprintf(line, sizeof(line),
+		 "virtio-vsock@0x%llx: %llu host and %llu guest connections, %llu refused (%llu bad "
+		 "CONNECT lines), %llu bytes to the guest, %llu from it, %llu resets sent, "
+		 "%llu credit violations",
+		 (unsigned long long)vs->vdev.cfg.base, (unsigned long long)st->host_conns,
+		 (unsigned long long)st->guest_conns, (unsigned long long)st->refused,
+		 (unsigned long long)st->bad_lines, (unsigned long long)st->bytes_to_guest,
+		 (unsigned long long)st->bytes_from_guest, (unsigned long long)st->resets_sent,
+		 (unsigned long long)st->credit_violations);
+	if (vs->vdev.cfg.log)
+		vs->vdev.cfg.log(vs->vdev.cfg.log_opaque, line);
+	virtio_vsock_destroy(vs);
+	free(vs);
+}
+
+static int add_vsock(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen)
+{
+	struct virtio_mmio_config cfg;
+	struct virtio_vsock *vs = calloc(1, sizeof(*vs));
+	int r;
+
+	if (!vs) {
+		snprintf(err, errlen, "out of memory for virtio-vsock");
+		return -ENOMEM;
+	}
+	vm_virtio_config(vm, s, &cfg);
+	if ((r = virtio_vsock_init(vs, &cfg, vm->cfg.vsock.cid, vm->cfg.vsock.socket, err, errlen))) {
+		free(vs);
+		return r;
+	}
+	return vm_virtio_attach(vm, s, &vs->vdev, vs, vsock_free, err, errlen);
+}
+
+static void fs_free(void *dev)
+{
+	virtio_fs_destroy(dev);
+	free(dev);
+}
+
+/* Start-up connects to the backend and negotiates (VIRTIO_FS_TIMEOUT_MS per exchange). */
+static int add_fs(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen)
+{
+	const struct vm_fs_config *c = &vm->cfg.fs[s->index];
+	struct virtio_fs_params p = {
+		.tag = c->tag, .socket = c->socket, .num_queues = c->num_queues,
+		.queue_size = c->queue_size, .ram_fd = vm->ram_fd,
+	};
+	struct virtio_mmio_config cfg;
+	struct virtio_fs *fs = calloc(1, sizeof(*fs));
+	int r;
+
+	if (!fs) {
+		snprintf(err, errlen, "out of memory for virtio-fs");
+		return -ENOMEM;
+	}
+	if (vm->ram_fd < 0) {
+		free(fs);
+		snprintf(err, errlen, "--fs needs --memory shared=on");
+		return -EINVAL;
+	}
+	vm_virtio_config(vm, s, &cfg);
+	if ((r = virtio_fs_init(fs, &cfg, &p, err, errlen))) {
+		free(fs);
+		return r;
+	}
+	vm_log(vm, "virtio-fs@0x%llx: tag %s, vhost-user backend %s, %u request queue(s) of %u",
+	       (unsigned long long)s->base, c->tag, c->socket, c->num_queues, c->queue_size);
+	return vm_virtio_attach(vm, s, &fs->vdev, fs, fs_free, err, errlen);
+}
+
 int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 {
 	struct vm_virtio_slot plan[VM_MAX_VIRTIO];
@@ -157,6 +266,12 @@ int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen)
 			break;
 		case VM_VIRTIO_NET:
 			r = vm_virtio_add_net(vm, &plan[i], err, errlen);
+			break;
+		case VM_VIRTIO_VSOCK:
+			r = add_vsock(vm, &plan[i], err, errlen);
+			break;
+		case VM_VIRTIO_FS:
+			r = add_fs(vm, &plan[i], err, errlen);
 			break;
 		default:
 			snprintf(err, errlen, "virtio device kind %d is not supported", plan[i].kind);

@@ -20,11 +20,13 @@ enum vm_virtio_kind {
 	VM_VIRTIO_BLK,		/* one per --disk, in command-line order */
 	VM_VIRTIO_RNG,
 	VM_VIRTIO_NET,		/* one per --net, in command-line order */
+	VM_VIRTIO_VSOCK,	/* --vsock */
+	VM_VIRTIO_FS,		/* one per --fs, in command-line order */
 };
 
 struct vm_virtio_slot {
 	enum vm_virtio_kind kind;
-	unsigned index;		/* which device of its kind (the --disk number) */
+	unsigned index;		/* which device of its kind (the --disk or --fs number) */
 	unsigned slot;		/* window VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE */
 	uint64_t base;
 	unsigned spi;		/* VIRTIO_SPI_BASE + slot */
@@ -32,8 +34,9 @@ struct vm_virtio_slot {
 
 /*
  * The virtio devices of cfg in slot order: disks first (so the guest's
- * /dev/vdX follow the --disk order), then the rng, then the network
- * devices (eth0, eth1, ... in --net order). Returns how many (at
+ * /dev/vdX follow the --disk order), then the rng, then the vsock, then the
+ * network devices (eth0, eth1, ... in --net order), then the --fs devices.
+ * Returns how many (at
  * most VM_MAX_VIRTIO are filled).
  */
 unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out);

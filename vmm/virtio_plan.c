@@ -23,7 +23,11 @@ unsigned vm_virtio_plan(const struct vm_config *cfg, struct vm_virtio_slot *out)
 		n = place(out, n, VM_VIRTIO_BLK, i);
 	if (cfg->rng_source)
 		n = place(out, n, VM_VIRTIO_RNG, 0);
+	if (cfg->vsock.socket)
+		n = place(out, n, VM_VIRTIO_VSOCK, 0);
 	for (unsigned i = 0; i < cfg->nr_net; i++)
 		n = place(out, n, VM_VIRTIO_NET, i);
+	for (unsigned i = 0; i < cfg->nfs; i++)
+		n = place(out, n, VM_VIRTIO_FS, i);
 	return n;
 }

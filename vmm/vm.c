@@ -108,6 +108,47 @@ static int create_vcpus(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The vGICv3 with a redistributor for every possible vCPU, then each vCPU's
+ * PMU, whose interrupt KVM only accepts once the vGIC is initialised.
+ */
+static int create_gic(struct vm *vm, char *err, size_t errlen)
+{
+	struct gic_redist_region rd[GIC_REDIST_MAX_REGIONS];
+	struct hv_gic_config gic = {
+		.dist_base = GIC_DIST_BASE,
+		.nr_irqs = GIC_NR_IRQS,
+	};
+	struct hv_caps caps;
+	int r;
+
+	gic.nr_redist = layout_redist_regions(vm->cfg.max_cpus, rd);
+	if (gic.nr_redist == 0 || gic.nr_redist > HV_GIC_MAX_REDIST_REGIONS) {
+		snprintf(err, errlen, "no room for %u redistributors", vm->cfg.max_cpus);
+		return -E2BIG;
+	}
+	for (unsigned i = 0; i < gic.nr_redist; i++) {
+		gic.redist[i].base = rd[i].base;
+		gic.redist[i].count = rd[i].count;
+	}
+	if ((r = vm->hv->ops->create_gic(vm->hv, &gic))) {
+		snprintf(err, errlen, "cannot create the vGICv3: %s", strerror(-r));
+		return r;
+	}
+	if ((r = vm->hv->ops->get_caps(vm->hv, &caps))) {
+		snprintf(err, errlen, "cannot read the hypervisor's capabilities: %s", strerror(-r));
+		return r;
+	}
+	for (unsigned i = 0; caps.pmu && i < vm->cfg.max_cpus; i++) {
+		if ((r = vm->hv->ops->vcpu_init_pmu(vm->vcpus[i].hv, PPI_PMU))) {
+			snprintf(err, errlen, "cannot give vcpu%u a PMU: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	vm->pmu = caps.pmu;
+	return 0;
+}
+
 static int add_devices(struct vm *vm, char *err, size_t errlen)
 {
 	int r;
@@ -137,6 +178,28 @@ fail:
 	return r;
 }
 
+/*
+ * Guest RAM: anonymous private memory, or with --memory shared=on a memfd
+ * mapped MAP_SHARED, which a vhost-user backend maps too (it gets the fd).
+ */
+static int map_ram(struct vm *vm, char *err, size_t errlen)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+
+	if (vm->cfg.memory_shared) {
+		vm->ram_fd = memfd_create("vmm-guest-ram", MFD_CLOEXEC);
+		if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)vm->ram_size) < 0) {
+			int r = -errno;
+			snprintf(err, errlen, "cannot create %llu MiB of shared guest memory: %s",
+				 (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+			return r;
+		}
+		flags = MAP_SHARED | MAP_NORESERVE;
+	}
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, flags, vm->ram_fd, 0);
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *err, size_t errlen)
 {
 	int r;
@@ -145,6 +208,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	vm->cfg = *cfg;
 	vm->hv = hv;
 	vm->stop_pipe[0] = vm->stop_pipe[1] = -1;
+	vm->ram_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->parked_cond, NULL);
@@ -159,8 +223,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 
 	vm->ram_base = RAM_BASE;
 	vm->ram_size = cfg->memory_bytes;
-	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if ((r = map_ram(vm, err, errlen)))
+		return r;
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
@@ -183,15 +247,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	/* Every possible vCPU exists before the vGIC is initialised. */
 	if ((r = create_vcpus(vm, err, errlen)))
 		return r;
-	struct hv_gic_config gic = {
-		.dist_base = GIC_DIST_BASE,
-		.redist_base = GIC_REDIST_BASE,
-		.nr_irqs = GIC_NR_IRQS,
-	};
-	if ((r = hv->ops->create_gic(hv, &gic))) {
-		snprintf(err, errlen, "cannot create the vGICv3: %s", strerror(-r));
+	if ((r = create_gic(vm, err, errlen)))
 		return r;
-	}
 	if ((r = add_devices(vm, err, errlen)))
 		return r;
 	return boot_prepare(vm, err, errlen);
@@ -337,6 +394,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
 	vm->ram = NULL;
+	if (vm->ram_fd >= 0)
+		close(vm->ram_fd);
+	vm->ram_fd = -1;
 	if (vm->console_ready)
 		console_close(&vm->console);
 	vm->console_ready = false;

@@ -63,6 +63,7 @@ struct vm {
 
 	uint8_t *ram;
 	uint64_t ram_base, ram_size;
+	int ram_fd;			/* --memory shared=on: the memfd behind ram; else -1 */
 
 	struct mmio_bus bus;
 	struct pl011 uart;
@@ -74,6 +75,7 @@ struct vm {
 	bool console_ready;
 
 	bool devices_ready;
+	bool pmu;			/* vCPUs have a PMUv3 (the host's KVM offers one) */
 	struct boot_info boot;
 
 	struct vcpu *vcpus;		/* cfg.max_cpus entries */

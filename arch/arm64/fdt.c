@@ -21,8 +21,10 @@
 
 static int prop_u64_pairs(void *fdt, const char *name, const uint64_t *v, unsigned n)
 {
-	fdt64_t cells[8];
-	for (unsigned i = 0; i < n && i < 8; i++)
+	fdt64_t cells[2 + 2 * FDT_MAX_GICR];
+	if (n > sizeof(cells) / sizeof(cells[0]))
+		return -FDT_ERR_BADVALUE;
+	for (unsigned i = 0; i < n; i++)
 		cells[i] = cpu_to_fdt64(v[i]);
 	return fdt_property(fdt, name, cells, (int)(n * sizeof(fdt64_t)));
 }
@@ -103,13 +105,27 @@ static int add_devices(void *fdt, const struct fdt_params *p)
 	TRY(fdt_property_string(fdt, "compatible", "arm,gic-v3"));
 	TRY(fdt_property_u32(fdt, "#interrupt-cells", 3));
 	TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
-	TRY(fdt_property_u32(fdt, "#redistributor-regions", 1));
-	TRY(prop_u64_pairs(fdt, "reg", (uint64_t[]){ p->gicd_base, p->gicd_size,
-						    p->gicr_base, p->gicr_size }, 4));
-	TRY(add_irq(fdt, "interrupts", (uint32_t[]){ GIC_FDT_PPI, PPI_VGIC_MAINT - 16,
-						      IRQ_LEVEL_HIGH }, 3));
+	/* reg: the distributor, then each redistributor region (no GICC/GICH/GICV). */
+	uint64_t reg[2 + 2 * FDT_MAX_GICR] = { p->gicd_base, p->gicd_size };
+	if (p->nr_gicr == 0 || p->nr_gicr > FDT_MAX_GICR)
+		return -FDT_ERR_BADVALUE;
+	for (unsigned i = 0; i < p->nr_gicr; i++) {
+		reg[2 + 2 * i] = p->gicr[i].base;
+		reg[3 + 2 * i] = p->gicr[i].size;
+	}
+	TRY(fdt_property_u32(fdt, "#redistributor-regions", p->nr_gicr));
+	TRY(prop_u64_pairs(fdt, "reg", reg, 2 + 2 * p->nr_gicr));
+	/* No maintenance interrupt: the guest has no EL2. */
 	TRY(fdt_property_u32(fdt, "phandle", PHANDLE_GIC));
 	TRY(fdt_end_node(fdt));
+
+	if (p->pmu) {
+		TRY(fdt_begin_node(fdt, "pmu"));
+		TRY(fdt_property_string(fdt, "compatible", "arm,armv8-pmuv3"));
+		TRY(add_irq(fdt, "interrupts", (uint32_t[]){ GIC_FDT_PPI, PPI_PMU - 16,
+							      IRQ_LEVEL_HIGH }, 3));
+		TRY(fdt_end_node(fdt));
+	}
 
 	TRY(fdt_begin_node(fdt, "timer"));
 	TRY(fdt_property_string(fdt, "compatible", "arm,armv8-timer"));

@@ -2,9 +2,12 @@
 #ifndef ARCH_ARM64_FDT_H
 #define ARCH_ARM64_FDT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "compiler.h"
+
+#define FDT_MAX_GICR 4
 
 struct fdt_uefi_params {
 	uint64_t systab_gpa;
@@ -27,7 +30,12 @@ struct fdt_params {
 	/* Device-tree boot: the whole machine. */
 	uint64_t ram_base, ram_size;
 	unsigned nr_cpus;			/* CPUs listed: the boot vCPUs */
-	uint64_t gicd_base, gicd_size, gicr_base, gicr_size;
+	uint64_t gicd_base, gicd_size;
+	unsigned nr_gicr;			/* redistributor regions, 1..FDT_MAX_GICR */
+	struct {
+		uint64_t base, size;
+	} gicr[FDT_MAX_GICR];
+	bool pmu;				/* a PMUv3 node (interrupt PPI_PMU) */
 	uint64_t uart_base, uart_size;
 	uint32_t uart_spi;
 

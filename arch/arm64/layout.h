@@ -4,9 +4,18 @@
 
 #define GIC_DIST_BASE		0x08000000ULL
 #define GIC_DIST_SIZE		0x00010000ULL
+/*
+ * Redistributors, 128 KiB (RD + SGI frames) per possible vCPU, fill two
+ * windows in vCPU order: the first holds vCPUs 0..122, the second the rest.
+ * The windows are not contiguous, so each region's last redistributor has
+ * GICR_TYPER.Last set and the guest's scan of a region stops there.
+ */
 #define GIC_REDIST_BASE		0x080A0000ULL
 #define GIC_REDIST_STRIDE	0x00020000ULL	/* RD + SGI frames per vCPU */
 #define GIC_REDIST_LIMIT	0x09000000ULL
+#define GIC_REDIST2_BASE	0x10000000ULL
+#define GIC_REDIST2_LIMIT	0x14000000ULL
+#define GIC_REDIST_MAX_REGIONS	2
 
 #define UART_BASE		0x09000000ULL
 #define UART_SIZE		0x00001000ULL
@@ -42,7 +51,33 @@
 #define PPI_VGIC_MAINT		25
 #define PPI_PMU			23
 
-/* How many vCPUs the redistributor window holds. */
-#define LAYOUT_MAX_VCPUS	((unsigned)((GIC_REDIST_LIMIT - GIC_REDIST_BASE) / GIC_REDIST_STRIDE))
+/* vCPUs the first redistributor window holds (123). */
+#define GIC_REDIST1_VCPUS	((unsigned)((GIC_REDIST_LIMIT - GIC_REDIST_BASE) / GIC_REDIST_STRIDE))
+/* Our hard limit, KVM's GICv3 limit too; the second window has room for more. */
+#define LAYOUT_MAX_VCPUS	512u
+
+/* The smallest guest physical address space (KVM's minimum is 32 bits). */
+#define LAYOUT_MIN_IPA_BITS	32u
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct gic_redist_region {
+	uint64_t base;
+	unsigned count;		/* redistributors (vCPUs), GIC_REDIST_STRIDE each */
+};
+
+/*
+ * Place nr_vcpus redistributors, vCPU 0 first, in at most
+ * GIC_REDIST_MAX_REGIONS regions. Returns how many regions are used, 0 when
+ * nr_vcpus is 0 or above LAYOUT_MAX_VCPUS.
+ */
+unsigned layout_redist_regions(unsigned nr_vcpus, struct gic_redist_region *out);
+
+/* Guest physical address bits the machine needs with ram_size bytes of RAM. */
+unsigned layout_ipa_bits(uint64_t ram_size);
+/* The most RAM an ipa_bits-wide guest physical address space holds. */
+uint64_t layout_max_ram(unsigned ipa_bits);
+#endif
 
 #endif

@@ -98,6 +98,12 @@ struct virtio_dev_ops {
 	uint16_t queue_max;		/* QueueNumMax: power of two <= VIRTQ_MAX_SIZE */
 	uint64_t features;		/* device-specific feature bits offered */
 	uint32_t config_size;		/* bytes of device config space, <= VIRTIO_MMIO_CONFIG_MAX */
+	/*
+	 * The queues are served outside the VMM (a vhost-user backend reads
+	 * notify_fd[] itself): the I/O thread does not poll notify_fd[] and
+	 * queue_notify is never called.
+	 */
+	bool external_queues;
 
 	/* Config space access; offset + len <= config_size is checked already. */
 	void (*config_read)(void *opaque, uint32_t offset, void *buf, unsigned len);
@@ -207,6 +213,8 @@ bool virtio_mmio_running(const struct virtio_mmio *vdev);
 uint64_t virtio_mmio_features(const struct virtio_mmio *vdev);
 /* Chains were pushed on queue q: interrupt the driver if it asked for it. */
 void virtio_mmio_used(struct virtio_mmio *vdev, unsigned q);
+/* Latch InterruptStatus.VRING and interrupt (a backend outside the VMM used a buffer). */
+void virtio_mmio_interrupt(struct virtio_mmio *vdev);
 /* The config space changed: bump the generation, raise a config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *vdev);
 /* Set DEVICE_NEEDS_RESET, interrupt, log "name: <reason>; device needs reset". */

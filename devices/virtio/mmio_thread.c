@@ -47,6 +47,12 @@ void virtio_mmio_used(struct virtio_mmio *v, unsigned q)
 		vmmio_raise(v, VIRTIO_MMIO_INT_VRING);
 }
 
+void virtio_mmio_interrupt(struct virtio_mmio *v)
+{
+	if (!v->failed && (v->status & VIRTIO_STATUS_DRIVER_OK))
+		vmmio_raise(v, VIRTIO_MMIO_INT_VRING);
+}
+
 void virtio_mmio_set_ioeventfd(struct virtio_mmio *v, bool on)
 {
 	pthread_mutex_lock(&v->lock);
@@ -205,7 +211,9 @@ int virtio_mmio_init(struct virtio_mmio *v, const struct virtio_mmio_config *cfg
 	    (r = epoll_add(v->epoll_fd, v->resample_fd, EPOLLIN, EV_TAG(EV_RESAMPLE, 0))))
 		goto fail;
 	for (unsigned q = 0; q < ops->num_queues; q++) {
-		if ((r = new_eventfd(&v->notify_fd[q])) ||
+		if ((r = new_eventfd(&v->notify_fd[q])))
+			goto fail;
+		if (!ops->external_queues &&
 		    (r = epoll_add(v->epoll_fd, v->notify_fd[q], EPOLLIN, EV_TAG(EV_NOTIFY, q))))
 			goto fail;
 	}

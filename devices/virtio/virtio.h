@@ -25,6 +25,7 @@
 #define VIRTIO_ID_BLOCK			2
 #define VIRTIO_ID_CONSOLE		3
 #define VIRTIO_ID_RNG			4
+#define VIRTIO_ID_FS			26
 
 /* InterruptStatus bits (4.2.2). */
 #define VIRTIO_MMIO_INT_VRING		1u

@@ -30,6 +30,8 @@ STA_DISABLED, STA_ENABLED = 0x0D, 0x0F
 ST_ENABLED, ST_INSERT, ST_REMOVE = 1, 2, 4
 CMD_CLEAR_INSERT, CMD_CLEAR_REMOVE, CMD_EJECT = 1, 2, 3
 NO_EVENT = 0xFFFFFFFF
+REDIST_STRIDE = 0x20000  # RD + SGI frames
+PPI_PMU = 23
 BATCH_MAX = 1000  # acpiexec ignores a -b command line over 1 KiB
 
 
@@ -67,7 +69,7 @@ def check_binary(t, boot):
     check(struct.unpack_from("<H", f, 129)[0] == 3, "FADT: ARM_BOOT_ARCH != PSCI|HVC")
     check(struct.unpack_from("<Q", f, 140)[0] != 0, "FADT: X_DSDT is 0")
 
-    m, off, cpus, gicd, gicr = t["APIC"], 44, [], 0, 0
+    m, off, cpus, gicd, gicr = t["APIC"], 44, [], 0, []
     while off < len(m):
         typ, ln = m[off], m[off + 1]
         check(ln >= 2 and off + ln <= len(m), "MADT: bad subtable at %d" % off)
@@ -77,15 +79,28 @@ def check_binary(t, boot):
             check(iface == uid, "MADT: GICC interface %d != uid %d" % (iface, uid))
             check(flags & 9 in (GICC_ENABLED, GICC_ONLINE_CAPABLE),
                   "MADT: GICC uid %d flags %#x: want Enabled xor Online Capable" % (uid, flags))
+            perf, maint = (struct.unpack_from("<I", m, off + o)[0] for o in (20, 56))
+            # --dump-acpi describes a host whose KVM gives vCPUs a PMU; no EL2.
+            check(perf == PPI_PMU, "MADT: GICC uid %d performance GSIV %d" % (uid, perf))
+            check(maint == 0, "MADT: GICC uid %d VGIC maintenance GSIV %d" % (uid, maint))
             cpus.append((uid, bool(flags & GICC_ENABLED)))
         elif typ == 0x0C:
             gicd += 1
             check(m[off + 20] == 3, "MADT: GICD not GICv3")
         elif typ == 0x0E:
-            gicr += 1
-            check(struct.unpack_from("<I", m, off + 12)[0] > 0, "MADT: GICR length 0")
+            base, length = struct.unpack_from("<QI", m, off + 4)
+            check(length > 0 and length % REDIST_STRIDE == 0, "MADT: GICR length %#x" % length)
+            gicr.append((base, length))
         off += ln
-    check(gicd == 1 and gicr == 1, "MADT: want one GICD and one GICR, got %d/%d" % (gicd, gicr))
+    check(gicd == 1 and gicr, "MADT: want one GICD and GICRs, got %d/%d" % (gicd, len(gicr)))
+    # One redistributor per GICC, in ranges that neither overlap nor touch
+    # (the last frame of each range must be marked last).
+    check(sum(ln for _, ln in gicr) == REDIST_STRIDE * len(cpus),
+          "MADT: GICR ranges hold %d redistributors for %d GICCs" %
+          (sum(ln for _, ln in gicr) // REDIST_STRIDE, len(cpus)))
+    for i, (b, ln) in enumerate(gicr):
+        for b2, ln2 in gicr[:i]:
+            check(b + ln < b2 or b2 + ln2 < b, "MADT: GICR ranges %#x and %#x touch" % (b, b2))
     uids = [u for u, _ in cpus]
     check(cpus and len(set(uids)) == len(uids), "MADT: no GICC or duplicate UIDs")
     if boot is not None:
@@ -248,19 +263,23 @@ def check_acpiexec(tmp, exe, iasl, cpus):
             "ex \\TNXT %d" % NO_EVENT, "ex \\TSTS %d" % (ST_INSERT | ST_REMOVE),
             "ex \\TGEV 1", "ex \\_SB.GED0._EVT 0",
             "ex \\TNXT %d" % last, "ex \\TGEV 0", "ex \\_SB.GED0._EVT 0"]
-    r = acpiexec(tmp, exe, scan, [])
-    check(len(r) == len(scan) and len(";".join(scan)) <= BATCH_MAX, "scan split across runs")
-    want = [(cpu_path(last)[-4:], "0x00")] * rounds
-    got = notifies(r[3])
-    check(got == want, "insert scan: want %d Bus Checks on C%03X, got %s" % (rounds, last, got))
+    # acpiexec runs Notify handlers on threads of their own, so under load a
+    # notification may print after the next command's header: count them over
+    # the whole run (insert and remove notify different values), and run the
+    # scan again if a slow handler had not printed before acpiexec exited.
+    for attempt in range(3):
+        r = acpiexec(tmp, exe, scan, [])
+        check(len(r) == len(scan) and len(";".join(scan)) <= BATCH_MAX, "scan split across runs")
+        got = [n for res in r for n in notifies(res)]
+        want = [(cpu_path(last)[-4:], "0x00")] * rounds + [(cpu_path(last)[-4:], "0x03")] * rounds
+        if sorted(got) == sorted(want):
+            break
+        check(len(got) < len(want) and attempt < 2,
+              "scans: want %d Bus Checks and %d Eject Requests on C%03X and nothing else "
+              "(with NEXT_EVENT empty or without the CPU bit), got %s" % (rounds, rounds, last, got))
     check(integers(r[4]) == [CMD_CLEAR_INSERT], "insert scan did not clear INSERT")
     check(integers(r[5]) == [last], "the scan changed the selection NEXT_EVENT made")
-    want = [(cpu_path(last)[-4:], "0x03")] * rounds
-    got = notifies(r[8])
-    check(got == want, "remove scan: want %d Eject Requests on C%03X, got %s" % (rounds, last, got))
     check(integers(r[9]) == [CMD_CLEAR_REMOVE], "remove scan did not clear REMOVE")
-    check(notifies(r[13]) == [], "scan with NEXT_EVENT empty notified: %s" % notifies(r[13]))
-    check(notifies(r[16]) == [], "_EVT without the CPU bit notified: %s" % notifies(r[16]))
 
 
 # ---- driver ----------------------------------------------------------------------

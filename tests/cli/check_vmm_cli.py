@@ -120,6 +120,30 @@ with tempfile.TemporaryDirectory() as tmp:
                        "--rng: cannot read")
     rc, out, err = run("--kernel", image, "--rng", "off")
     fail_unless(rc == 1 and "KVM" in err, f"--rng off: want exit 1 naming KVM, got {rc} {err!r}")
+    # --vsock: a bad CID, a socket in a missing directory or over a regular file.
+    expect_usage_error(["--kernel", image, "--vsock", "cid=2,socket=" + os.path.join(tmp, "v.sock")],
+                       "--vsock: cid='2' must be a number from 3")
+    expect_usage_error(["--kernel", image, "--vsock", "cid=3,socket=" + os.path.join(tmp, "nodir", "v")],
+                       "--vsock: no directory")
+    expect_usage_error(["--kernel", image, "--vsock", "cid=3,socket=" + image],
+                       "exists and is not a socket")
+
+    # Without KVM to ask, the static limit: 512 vCPUs, whose tables fit.
+    expect_usage_error(["--cpus", "boot=1,max=513", "--kernel", image], "beyond the limit of 512")
+    d = os.path.join(tmp, "tables512")
+    rc, out, err = run("--dump-acpi", d, "--cpus", "boot=1,max=512")
+    fail_unless(rc == 0 and os.path.getsize(os.path.join(d, "APIC.dat")) == 44 + 512 * 82 + 24 + 2 * 16,
+                f"--dump-acpi max=512: {rc} {err!r}")
+
+    # --fs: needs shared memory, a well-formed value, and a socket that exists.
+    expect_usage_error(["--kernel", image, "--fs", "tag=a,socket=/s"], "--memory shared=on")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=on", "--fs", "tag=a"],
+                       "--fs: tag= and socket= are required")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=maybe"],
+                       "--memory: shared= expects on or off")
+    expect_usage_error(["--kernel", image, "--memory", "size=512M,shared=on",
+                        "--fs", "tag=a,socket=" + os.path.join(tmp, "no-vfs.sock")],
+                       "is not a unix socket")
 
     # Kata's way to start a cloud-hypervisor binary: the API alone, the VM
     # from vm.create. No KVM is needed until vm.boot.

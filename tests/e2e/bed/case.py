@@ -59,6 +59,7 @@ class Case:
     timeout: float = 240.0               # hard limit for the whole emulated machine
     vmm_timeout: float = 150.0           # per vmm run, enforced inside L1
     l1_files: Mapping[str, str] = field(default_factory=dict)  # L1 path -> host file or directory
+    l2_files: Mapping[str, str] = field(default_factory=dict)  # L2 path -> host file or directory
     guest_modules: Sequence[str] = ()    # kernel modules (and their deps) packed into L2; e2e_load_modules
     l1_modules: Sequence[str] = ()       # kernel modules (and deps) L1's /init loads before the runs
     l1_tools: Sequence[str] = ()         # bed/guest/<name>.c, built static for aarch64, as L1 /bin/<name>

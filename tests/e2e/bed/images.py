@@ -87,16 +87,18 @@ def _build(cache: Path, prefix: str, spec: Spec, keep: int) -> Path:
     return out
 
 
-# An image built in the last hour may belong to a run still waiting for the
-# machine lock (other checkouts share the cache): never prune those.
-PRUNE_MIN_AGE_S = 3600
+# A run builds its images before it queues for the machine lock, which other
+# checkouts may hold for a long time: an image that recent may still be
+# waiting for its machine, so pruning leaves it alone.
+PRUNE_MIN_AGE = 2 * 3600
 
 
 def _prune(cache: Path, prefix: str, keep: int):
     old = sorted(cache.glob(f"{prefix}-*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
     for p in old[keep:]:
         try:
-            if time.time() - p.stat().st_mtime > PRUNE_MIN_AGE_S:
+            if now - p.stat().st_mtime > PRUNE_MIN_AGE:
                 p.unlink(missing_ok=True)
         except FileNotFoundError:
             pass
@@ -119,6 +121,8 @@ def build_l2(cfg, case) -> Path:
         for ko in kos:
             s.file(f"lib/modules/{ko.name}", ko, 0o644)
         s.data("e2e/modules", "".join(f"{ko.name}\n" for ko in kos))
+    for dst, src in sorted(case.l2_files.items()):
+        add_tree(s, dst, src)
     return _build(cfg.cache, "l2", s, KEEP_L2)
 
 

@@ -33,16 +33,23 @@ static void platform(struct fx *f, unsigned boot, unsigned max)
 {
 	f->p = (struct acpi_platform){
 		.nr_cpus = max, .cpus = f->cpus,
-		.gicd_base = GIC_DIST_BASE, .gicr_base = GIC_REDIST_BASE,
-		.gicr_length = (uint64_t)max * GIC_REDIST_STRIDE,
+		.gicd_base = GIC_DIST_BASE,
 		.uart_base = UART_BASE, .uart_size = UART_SIZE,
 		.uart_gsi = GIC_SPI_BASE + UART_SPI,
 		.ged_base = GED_BASE, .ged_size = GED_SIZE, .ged_gsi = GIC_SPI_BASE + GED_SPI,
 		.cpuhp_base = CPUHP_BASE, .cpuhp_size = CPUHP_SIZE,
 		.ppi_virt_timer = PPI_VIRT_TIMER, .ppi_ns_phys_timer = PPI_NS_PHYS_TIMER,
 		.ppi_sec_phys_timer = PPI_SEC_PHYS_TIMER, .ppi_hyp_timer = PPI_HYP_TIMER,
-		.ppi_pmu = PPI_PMU, .ppi_vgic_maint = PPI_VGIC_MAINT,
+		.ppi_pmu = PPI_PMU,
 	};
+	/* As the VMM places them: 123 in the first window, the rest in the second. */
+	unsigned first = max < GIC_REDIST1_VCPUS ? max : GIC_REDIST1_VCPUS;
+	f->p.gicr[f->p.nr_gicr].base = GIC_REDIST_BASE;
+	f->p.gicr[f->p.nr_gicr++].length = (uint64_t)first * GIC_REDIST_STRIDE;
+	if (max > first) {
+		f->p.gicr[f->p.nr_gicr].base = GIC_REDIST2_BASE;
+		f->p.gicr[f->p.nr_gicr++].length = (uint64_t)(max - first) * GIC_REDIST_STRIDE;
+	}
 	for (unsigned i = 0; i < max; i++)
 		f->cpus[i] = (struct acpi_cpu){ .uid = i, .mpidr = ((i >> 4) << 8) | (i & 0xF),
 						.enabled = i < boot };
@@ -172,7 +179,7 @@ static void test_madt_per_cpu_flags(void **state)
 		/* Enabled for boot CPUs, Online Capable (only) for the others. */
 		assert_int_equal(rd32(g + 12), i < boot ? 0x1 : 0x8);
 		assert_int_equal(rd32(g + 20), PPI_PMU);
-		assert_int_equal(rd32(g + 56), PPI_VGIC_MAINT);
+		assert_int_equal(rd32(g + 56), 0);		/* VGIC maintenance: no EL2 */
 		assert_int_equal(rd64(g + 60), 0);		/* GICR Base Address */
 		assert_int_equal(rd64(g + 68), f->cpus[i].mpidr);
 	}
@@ -186,6 +193,45 @@ static void test_madt_per_cpu_flags(void **state)
 	assert_int_equal(g[1], 16);
 	assert_int_equal(rd64(g + 4), GIC_REDIST_BASE);
 	assert_int_equal(rd32(g + 12), max * GIC_REDIST_STRIDE);
+}
+
+/* 256 vCPUs: two GICR ranges, together one redistributor per vCPU. */
+static void test_madt_two_redist_ranges(void **state)
+{
+	struct fx *f = *state;
+	const unsigned max = 256;
+
+	build(f, 1, max);
+	const uint8_t *m = table(f, "APIC");
+	assert_int_equal(find(f, "APIC")->length, 44 + max * 82 + 24 + 2 * 16);
+	const uint8_t *g = m + 44 + max * 82 + 24;
+	assert_int_equal(g[0], 0x0E);
+	assert_int_equal(g[1], 16);
+	assert_int_equal(rd64(g + 4), GIC_REDIST_BASE);
+	assert_int_equal(rd32(g + 12), 123 * GIC_REDIST_STRIDE);
+	g += 16;
+	assert_int_equal(g[0], 0x0E);
+	assert_int_equal(g[1], 16);
+	assert_int_equal(rd64(g + 4), GIC_REDIST2_BASE);
+	assert_int_equal(rd32(g + 12), (max - 123) * GIC_REDIST_STRIDE);
+	/* The last GICC, of a CPU in the second range, is Online Capable. */
+	g = m + 44 + (max - 1) * 82;
+	assert_int_equal(rd32(g + 8), max - 1);
+	assert_int_equal(rd32(g + 12), 0x8);
+	assert_int_equal(rd64(g + 60), 0);
+}
+
+/* vCPUs without a PMU: no performance interrupt in any GICC. */
+static void test_madt_no_pmu(void **state)
+{
+	struct fx *f = *state;
+
+	platform(f, 2, 4);
+	f->p.ppi_pmu = 0;
+	assert_int_equal(acpi_build(&f->p, f->buf, CAP, GPA, &f->t), 0);
+	const uint8_t *m = table(f, "APIC");
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(rd32(m + 44 + i * 82 + 20), 0);
 }
 
 static void test_gtdt_spcr(void **state)
@@ -330,6 +376,14 @@ static void test_einval(void **state)
 	platform(f, 1, 4);
 	f->p.uart_base = 0x100000000ULL;			/* Memory32Fixed */
 	assert_int_equal(acpi_build(&f->p, f->buf, CAP, GPA, &f->t), -EINVAL);
+	platform(f, 1, 4);
+	f->p.nr_gicr = 0;					/* no redistributors */
+	assert_int_equal(acpi_build(&f->p, f->buf, CAP, GPA, &f->t), -EINVAL);
+	f->p.nr_gicr = ACPI_MAX_GICR + 1;
+	assert_int_equal(acpi_build(&f->p, f->buf, CAP, GPA, &f->t), -EINVAL);
+	platform(f, 1, 4);
+	f->p.gicr[0].length = 1ULL << 32;			/* 32-bit length field */
+	assert_int_equal(acpi_build(&f->p, f->buf, CAP, GPA, &f->t), -EINVAL);
 }
 
 int main(void)
@@ -339,6 +393,8 @@ int main(void)
 		T(test_layout_and_checksums),
 		T(test_rsdp_xsdt_fadt),
 		T(test_madt_per_cpu_flags),
+		T(test_madt_two_redist_ranges),
+		T(test_madt_no_pmu),
 		T(test_gtdt_spcr),
 		T(test_dsdt_uids),
 		T(test_sparse_uids),

@@ -16,6 +16,7 @@
 #define GICD_BASE	0x08000000ULL
 #define GICD_SIZE	0x10000ULL
 #define GICR_BASE	0x080A0000ULL
+#define GICR2_BASE	0x10000000ULL
 #define UART_BASE	0x09000000ULL
 #define UART_SPI	1
 #define INITRD_START	0x42000000ULL
@@ -34,8 +35,9 @@ static struct fdt_params fdt_mode_params(unsigned nr_cpus, unsigned max_cpus)
 		.nr_cpus = nr_cpus,
 		.gicd_base = GICD_BASE,
 		.gicd_size = GICD_SIZE,
-		.gicr_base = GICR_BASE,
-		.gicr_size = 0x20000ULL * max_cpus,
+		.nr_gicr = 1,
+		.gicr = { { GICR_BASE, 0x20000ULL * max_cpus } },
+		.pmu = true,
 		.uart_base = UART_BASE,
 		.uart_size = 0x1000,
 		.uart_spi = UART_SPI,
@@ -183,9 +185,16 @@ static void test_fdt_gic_timer(void **state)
 	uint32_t ph = fdt_get_phandle(buf, gic);
 	assert_true(ph != 0);
 	assert_int_equal(prop_u32(0, "interrupt-parent"), ph);
-	/* Maintenance interrupt: PPI 9 (INTID 25). */
-	assert_int_equal(cell(gic, "interrupts", 0, 3), 1);
-	assert_int_equal(cell(gic, "interrupts", 1, 3), 9);
+	assert_int_equal(prop_u32(gic, "#redistributor-regions"), 1);
+	/* No maintenance interrupt: the guest has no EL2. */
+	assert_null(fdt_getprop(buf, gic, "interrupts", NULL));
+
+	/* The vCPUs' PMU: PPI 7 (INTID 23), level. */
+	int pmu = node("/pmu");
+	assert_int_equal(fdt_node_check_compatible(buf, pmu, "arm,armv8-pmuv3"), 0);
+	assert_int_equal(cell(pmu, "interrupts", 0, 3), 1);
+	assert_int_equal(cell(pmu, "interrupts", 1, 3), 7);
+	assert_int_equal(cell(pmu, "interrupts", 2, 3), 4);
 
 	int timer = node("/timer");
 	assert_int_equal(fdt_node_check_compatible(buf, timer, "arm,armv8-timer"), 0);
@@ -248,6 +257,35 @@ static void test_fdt_chosen(void **state)
 	chosen = node("/chosen");
 	assert_null(fdt_getprop(buf, chosen, "linux,initrd-start", NULL));
 	assert_null(fdt_getprop(buf, chosen, "linux,initrd-end", NULL));
+}
+
+/* 256 possible vCPUs: two redistributor regions, in order after the distributor. */
+static void test_fdt_two_redist_regions(void **state)
+{
+	struct fdt_params p = fdt_mode_params(1, 256);
+
+	(void)state;
+	p.nr_gicr = 2;
+	p.gicr[0].size = 123 * 0x20000ULL;
+	p.gicr[1].base = GICR2_BASE;
+	p.gicr[1].size = 133 * 0x20000ULL;
+	p.pmu = false;
+	build_ok(&p);
+	int gic = node("/intc@8000000");
+	assert_int_equal(prop_u32(gic, "#redistributor-regions"), 2);
+	assert_true(cell64(gic, "reg", 0, 6) == GICD_BASE);
+	assert_true(cell64(gic, "reg", 2, 6) == GICR_BASE);
+	assert_true(cell64(gic, "reg", 3, 6) == 123 * 0x20000ULL);
+	assert_true(cell64(gic, "reg", 4, 6) == GICR2_BASE);
+	assert_true(cell64(gic, "reg", 5, 6) == 133 * 0x20000ULL);
+	/* Without a PMU in the vCPUs, none is described. */
+	assert_true(fdt_path_offset(buf, "/pmu") < 0);
+
+	/* No region, or more than the tree can hold, is refused. */
+	p.nr_gicr = 0;
+	assert_int_equal(fdt_build(buf, sizeof(buf), &p), -EINVAL);
+	p.nr_gicr = FDT_MAX_GICR + 1;
+	assert_int_equal(fdt_build(buf, sizeof(buf), &p), -EINVAL);
 }
 
 static void test_acpi_mode(void **state)
@@ -314,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_fdt_cpus),
 		cmocka_unit_test(test_fdt_psci),
 		cmocka_unit_test(test_fdt_gic_timer),
+		cmocka_unit_test(test_fdt_two_redist_regions),
 		cmocka_unit_test(test_fdt_uart),
 		cmocka_unit_test(test_fdt_chosen),
 		cmocka_unit_test(test_acpi_mode),

@@ -54,7 +54,9 @@ static void test_create_order(void **state)
 	assert_true(fake_hv_gic(t.fh, &gic, &at_gic));
 	assert_int_equal(at_gic, 5);
 	assert_true(gic.dist_base == GIC_DIST_BASE);
-	assert_true(gic.redist_base == GIC_REDIST_BASE);
+	assert_int_equal(gic.nr_redist, 1);
+	assert_true(gic.redist[0].base == GIC_REDIST_BASE);
+	assert_int_equal(gic.redist[0].count, 5);
 	assert_int_equal(gic.nr_irqs % 32, 0);
 	assert_true(gic.nr_irqs > GIC_SPI_BASE + GED_SPI);
 	assert_true(gic.nr_irqs > GIC_SPI_BASE + UART_SPI);
@@ -138,6 +140,7 @@ static void test_create_backend_failures(void **state)
 		{ FAKE_OP_FORWARD_SMCCC, "PSCI" },
 		{ FAKE_OP_CREATE_VCPU, "vcpu0" },
 		{ FAKE_OP_CREATE_GIC, "vGIC" },
+		{ FAKE_OP_VCPU_INIT_PMU, "PMU" },
 	};
 
 	(void)state;

@@ -69,13 +69,21 @@ int testvm_create(struct testvm *t, const struct testvm_opts *o)
 		.console = o->console_file || o->console_path ? CONSOLE_FILE : CONSOLE_NONE,
 		.console_path = o->console_path ? o->console_path : o->console_file ? t->console : NULL,
 		.rng_source = o->rng,
+		.memory_shared = o->memory_shared,
 	};
+	if (o->fs_socket) {
+		t->cfg.nfs = 1;
+		t->cfg.fs[0] = (struct vm_fs_config){ .tag = "share", .num_queues = 1, .queue_size = 1024 };
+		snprintf(t->cfg.fs[0].socket, sizeof(t->cfg.fs[0].socket), "%s", o->fs_socket);
+	}
 	for (unsigned i = 0; i < o->ndisks && i < VM_MAX_DISKS; i++)
 		t->cfg.disks[t->cfg.ndisks++] = o->disks[i];
 	t->fh = fake_hv_new(o->max + 2);	/* the VM must not create more than max */
 	assert_non_null(t->fh);
 	if (o->fail_err)
 		fake_hv_fail(t->fh, o->fail_op, o->fail_err);
+	if (o->no_pmu)
+		fake_hv_set_pmu(t->fh, false);
 	t->vm = calloc(1, sizeof(*t->vm));
 	assert_non_null(t->vm);
 	int r = vm_create(t->vm, &t->cfg, fake_hv_hv(t->fh), t->err, sizeof(t->err));

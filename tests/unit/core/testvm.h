@@ -25,9 +25,12 @@ struct testvm_opts {
 	uint64_t memory;		/* 0: 64 MiB */
 	uint64_t image_size;		/* 0: TEST_IMAGE_SIZE */
 	bool bad_magic;
+	bool no_pmu;			/* the host's KVM offers no PMU */
 	int fail_err;			/* != 0: fail_op fails with it from the start */
 	enum fake_op fail_op;
 	const char *rng;		/* virtio-rng source; NULL: no virtio-rng */
+	bool memory_shared;		/* --memory shared=on */
+	const char *fs_socket;		/* one --fs tag=share with this backend socket */
 	const struct disk_config *disks;	/* --disk entries (ndisks) */
 	unsigned ndisks;
 };

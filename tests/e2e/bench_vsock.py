@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): virtio-vsock stream throughput, guest -> host and
+host -> guest, in one emulated machine.
+
+  python3 tests/e2e/bench_vsock.py [--vmm PATH] [--mb 32] [--no-qemu]
+
+vmm runs with --vsock cid=3 (hybrid vsock: the host end is vmm's unix
+socket). In the nested guest, `vsock-tool vbench 1100` serves each
+connection: "send N" writes N MiB, "recv N" reads N MiB and answers. In L1,
+`vsock-tool hbench` dials through vmm's socket (CONNECT 1100) and times the
+transfer from its request to the last byte (or the guest's answer).
+Exits: vmm logs, per device at exit, its queue notifications (ioeventfd:
+the guest's MMIO write is handled in L1's KVM, no exit to vmm) and its
+interrupts (irqfd); both are printed per MiB moved.
+
+QEMU has no hybrid vsock; the comparison is its vhost-vsock-pci device
+(the data path in L1's vhost_vsock kernel module, host end AF_VSOCK), when
+scripts/fetch-qemu-arm64.sh has left QEMU in .cache/qemu-arm64: L1 loads
+vhost_vsock from the kernel package, QEMU runs with guest-cid=4 and the same
+guest, and L1 dials it with `vsock-tool vbenchc 4 1100`. The two host sides
+differ (a unix socket relayed by vmm's I/O thread vs an in-kernel vhost
+worker), so the figures compare whole paths, not devices. Everything runs
+nested under TCG: absolute figures are far below real hardware.
+"""
+import argparse
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bed import Bed, BedConfig, Case  # noqa: E402
+from bed.case import Run  # noqa: E402
+from bed.modules import ModuleCache  # noqa: E402
+from bed.runner import TOP  # noqa: E402
+from bench_vs_qemu import QEMU_ARGS, QEMU_PROG, QEMU_TREE, Q  # noqa: E402
+from cases_vsock import TOOL, VSOCK_MODULES  # noqa: E402
+
+SOCK = "/run/vsock.sock"
+VMM_ARGS = f"--boot fdt --cpus boot=2 --memory 512M --vsock cid=3,socket={SOCK}"
+QEMU_CID = 4
+
+GUEST = '''
+    e2e_load_modules || exit 1
+    n=100
+    while [ "$n" -gt 0 ] && ! ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport 2>/dev/null | grep -q virtio; do
+        usleep 100000; n=$((n - 1))
+    done
+    vsock-tool vbench 1100 &
+    usleep 200000
+    e2e_kv bench-ready "$(vsock-tool cid)"
+    vsock-tool vwait 1099 >/dev/null
+'''
+
+L1_VMM = '''
+    if e2e_wait_guest "E2E bench-ready=3" 150; then
+        echo "E2E-L1 vmm-g2h=$(vsock-tool hbench {sock} 1100 recv {mb})"
+        echo "E2E-L1 vmm-h2g=$(vsock-tool hbench {sock} 1100 send {mb})"
+    fi
+    vsock-tool hconnect {sock} 1099 done >/dev/null
+'''
+
+L1_QEMU = '''
+    if e2e_wait_guest "E2E bench-ready={cid}" 200; then
+        echo "E2E-L1 qemu-g2h=$(vsock-tool vbenchc {cid} 1100 recv {mb})"
+        echo "E2E-L1 qemu-h2g=$(vsock-tool vbenchc {cid} 1100 send {mb})"
+    fi
+    vsock-tool vconnect {cid} 1099 done >/dev/null
+'''
+
+VMM_COUNTS = re.compile(r"virtio-vsock@0x[0-9a-f]+: (\d+) queue notifications on its I/O thread, "
+                        r"(\d+) on vCPU threads .*?, (\d+) interrupts")
+MBPS = re.compile(r"mbps=([\d.]+)")
+
+
+def figure(res, key):
+    for r in res.runs:
+        v = r.l(key)
+        if v:
+            m = MBPS.search(v)
+            return float(m.group(1)) if m else None
+    return None
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vmm", default=str(TOP / "build-arm64/cli/vmm"))
+    ap.add_argument("--mb", type=int, default=32, help="MiB per direction (default 32)")
+    ap.add_argument("--no-qemu", action="store_true", help="vmm only")
+    ap.add_argument("--keep-logs", metavar="DIR", help="save the stamped serial log")
+    ap.add_argument("-v", "--verbose", action="store_true", help="stream the serial log")
+    a = ap.parse_args(argv)
+    if not TOOL.exists():
+        print(f"missing {TOOL}: run scripts/build.sh", file=sys.stderr)
+        return 2
+    qemu = not a.no_qemu and (QEMU_TREE / ".complete").exists()
+    if not a.no_qemu and not qemu:
+        print("QEMU not in .cache/qemu-arm64 (scripts/fetch-qemu-arm64.sh): vmm only", flush=True)
+
+    runs = [Run(VMM_ARGS)]
+    l1 = L1_VMM.format(sock=SOCK, mb=a.mb)
+    l1_files = {"/bin/vsock-tool": str(TOOL)}
+    if qemu:
+        cfg = BedConfig(vmm=Path(a.vmm))
+        kos = ModuleCache(cfg.cache, cfg.kernel).resolve(["vhost_vsock"])
+        for ko in kos:
+            l1_files[f"/vhost/{ko.name}"] = str(ko)
+        insmod = "".join(f"insmod /vhost/{ko.name} || echo 'E2E-L1 insmod-failed={ko.name}'\n"
+                         for ko in kos)
+        l1 = insmod + l1 + L1_QEMU.format(cid=QEMU_CID, mb=a.mb)
+        l1_files[Q] = str(QEMU_TREE)
+        runs.append(Run(QEMU_ARGS + ["-device", f"vhost-vsock-pci,guest-cid={QEMU_CID}"],
+                        program=QEMU_PROG, base_args=False))
+    case = Case("bench_vsock", runs=runs, guest_modules=VSOCK_MODULES, guest_script=GUEST,
+                l1_script=l1, l1_files=l1_files, l2_files={"/bin/vsock-tool": str(TOOL)},
+                timeout=200 + 200 * len(runs), vmm_timeout=180)
+    bed = Bed(BedConfig(vmm=Path(a.vmm), echo=a.verbose,
+                        keep_logs=Path(a.keep_logs) if a.keep_logs else None),
+              note=lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        res = bed.run(case)
+    except KeyboardInterrupt:
+        return 130
+    if not res.ok:
+        print(f"problems: {'; '.join(res.failures)}", flush=True)
+        if res.log_path:
+            print(f"  log: {res.log_path}", flush=True)
+
+    rows = [("vmm (hybrid vsock)", "vmm")] + ([("qemu (vhost-vsock-pci)", "qemu")] if qemu else [])
+    print(f"\n{a.mb} MiB per direction")
+    print(f"{'':24s} {'guest->host':>12s} {'host->guest':>12s}")
+    for label, key in rows:
+        g2h, h2g = figure(res, f"{key}-g2h"), figure(res, f"{key}-h2g")
+        cell = lambda v: f"{v:8.1f} MB/s" if v is not None else f"{'n/a':>12s}"  # noqa: E731
+        print(f"{label:24s} {cell(g2h)} {cell(h2g)}")
+    if not qemu:
+        print("QEMU has no hybrid vsock (its vhost-vsock needs the host's vhost_vsock module): "
+              "no QEMU figures")
+    counts = next((m for r in res.runs for _, line in r.lines for m in [VMM_COUNTS.search(line)] if m), None)
+    if counts:
+        notif, vcpu, irqs = (int(x) for x in counts.groups())
+        moved = 2 * a.mb
+        print(f"vmm: {notif / moved:.1f} queue notifications and {irqs / moved:.1f} interrupts per MiB "
+              f"({notif} and {irqs} for {moved} MiB; {vcpu} notifications reached a vCPU thread)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
