@@ -80,7 +80,9 @@ void vm_config_owned_free(struct vm_config_owned *c)
 	free(c->cmdline);
 	free(c->console_path);
 	free(c->rng_source);
-	c->kernel = c->initrd = c->cmdline = c->console_path = c->rng_source = NULL;
+	free(c->vsock_socket);
+	c->kernel = c->initrd = c->cmdline = c->console_path = c->rng_source = c->vsock_socket = NULL;
 	c->cfg.kernel = c->cfg.initrd = c->cfg.cmdline = c->cfg.console_path = NULL;
 	c->cfg.rng_source = NULL;
+	c->cfg.vsock.socket = NULL;
 }

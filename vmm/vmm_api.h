@@ -23,7 +23,7 @@ enum vmm_vm_state {
 /* A configuration that owns its strings (vm.create's body is freed). */
 struct vm_config_owned {
 	struct vm_config cfg;
-	char *kernel, *initrd, *cmdline, *console_path, *rng_source;
+	char *kernel, *initrd, *cmdline, *console_path, *rng_source, *vsock_socket;
 };
 
 void vm_config_owned_free(struct vm_config_owned *c);

@@ -5,8 +5,8 @@
  * cloud-hypervisor does), disks[] (virtio-blk: path, readonly, direct,
  * num_queues, queue_size, serial or else id). Accepted and ignored: settings
  * that only tune or describe (topology, hotplug_method/size, thp, mergeable,
- * prefault, num_pci_segments, landlock_enable, and vsock until vmm has the
- * device). Refused with a reason: what the guest would miss or what would
+ * prefault, num_pci_segments, landlock_enable). vsock (cid, socket) becomes
+ * the virtio-vsock device with its hybrid vsock socket. Refused with a reason: what the guest would miss or what would
  * behave differently (devices vmm does not have, shared or huge-page memory,
  * confidential computing, firmware payloads).
  */
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include "devices/virtio/vsock.h"
 #include "vmm/api/internal.h"
 
 static json_object *member(json_object *o, const char *key)
@@ -139,6 +140,30 @@ static int map_rng(json_object *rng, struct vm_config_owned *c, char *err, size_
 	if (get_str(rng, "src", &c->rng_source, err, errlen, "rng"))
 		return -EINVAL;
 	c->cfg.rng_source = c->rng_source;
+	return 0;
+}
+
+static int map_vsock(json_object *vsock, struct vm_config_owned *c, char *err, size_t errlen)
+{
+	uint64_t cid = 0;
+
+	if (!vsock)
+		return 0;
+	if (get_u64(vsock, "cid", &cid, err, errlen, "vsock") ||
+	    get_str(vsock, "socket", &c->vsock_socket, err, errlen, "vsock"))
+		return -EINVAL;
+	/* 0-2 are the hypervisor, local and host; 0xffffffff is VMADDR_CID_ANY. */
+	if (cid < 3 || cid > 0xfffffffeULL) {
+		snprintf(err, errlen, "vsock.cid must be from 3 to 4294967294");
+		return -EINVAL;
+	}
+	if (!c->vsock_socket || !c->vsock_socket[0] || strlen(c->vsock_socket) >= VSOCK_PATH_MAX) {
+		snprintf(err, errlen, "vsock.socket: a unix socket path shorter than %zu bytes is "
+			 "required", (size_t)VSOCK_PATH_MAX);
+		return -EINVAL;
+	}
+	c->cfg.vsock.cid = cid;
+	c->cfg.vsock.socket = c->vsock_socket;
 	return 0;
 }
 
@@ -299,6 +324,8 @@ int api_ch_config_parse(const char *json, size_t len, struct vm_config_owned *ou
 		rc = map_memory(member(root, "memory"), &out->cfg, err, errlen);
 	if (!rc)
 		rc = map_rng(member(root, "rng"), out, err, errlen);
+	if (!rc)
+		rc = map_vsock(member(root, "vsock"), out, err, errlen);
 	if (!rc)
 		rc = map_disks(member(root, "disks"), &out->cfg, err, errlen);
 	if (!rc)

@@ -174,6 +174,8 @@ static void test_create_kata_body(void **state)
 	assert_int_equal(c.cfg.boot_mode, BOOT_MODE_ACPI);
 	assert_string_equal(c.cfg.rng_source, "/dev/urandom");
 	assert_int_equal(c.cfg.ndisks, 0);
+	assert_int_equal(c.cfg.vsock.cid, 3);
+	assert_string_equal(c.cfg.vsock.socket, "/w/clh.sock");
 	vm_config_owned_free(&c);
 }
 
@@ -240,6 +242,8 @@ static void test_create_variations(void **state)
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":[{\"path\":\"/d\",\"vhost_user\":true}]", "vhost-user");
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"disks\":{\"path\":\"/d\"}", "array");
 	expect_refused("\"src\":\"/dev/urandom\"", "\"src\":7", "rng.src");
+	expect_refused("\"cid\":3", "\"cid\":2", "vsock.cid");
+	expect_refused("\"socket\":\"/w/clh.sock\"", "\"socket\":\"\"", "vsock.socket");
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"net\":[{\"tap\":\"t\"}]", "net");
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"fs\":[{\"tag\":\"t\"}]", "fs");
 	expect_refused("\"shared\":false", "\"shared\":true", "memory.shared");
