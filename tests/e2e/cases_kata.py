@@ -31,6 +31,8 @@ try:    # virtio-vsock and its guest tool: the harness's agent step
 except ImportError:
     VSOCK_TOOL, VSOCK_MODULES = None, ()
 
+from cases_net import NET_MODULES
+
 HERE = Path(__file__).resolve().parent
 TOP = HERE.parent.parent
 COMPAT = "kata-clh-compat.arm64"
@@ -162,9 +164,12 @@ def _case(binary, agent):
         "KATA_SETTLE_S": "120",
         "KATA_STEP_TIMEOUT_S": "300",
         "KATA_WORKDIR": "/tmp/kc",
+        # The net step: a tap (kata-compat0) whose fd goes over vm.add-net.
+        "KATA_TAP": "create",
         "TMPDIR": "/tmp",
     }
-    extra = {}
+    # L1 needs tun for the tap; L2 loads virtio_net for the device it gets.
+    extra = {"l1_modules": ("tun",), "guest_modules": NET_MODULES}
     checks = [vmm_started_vm, every_step_ok, guest_follows_resize]
     # The guest never powers off: Kata's StopVM ends vmm (vmm.shutdown).
     guest_script = "e2e_onliner"
@@ -173,7 +178,8 @@ def _case(binary, agent):
         # through the hybrid vsock socket, so the guest is up before resizing.
         env["KATA_AGENT_PORT"] = "1024"
         env["KATA_AGENT_WAIT_S"] = "600"
-        extra = {"guest_modules": VSOCK_MODULES, "l2_files": {"/bin/vsock-tool": str(VSOCK_TOOL)}}
+        extra = {**extra, "guest_modules": tuple(dict.fromkeys(NET_MODULES + tuple(VSOCK_MODULES))),
+                 "l2_files": {"/bin/vsock-tool": str(VSOCK_TOOL)}}
         guest_script = """
             e2e_load_modules || exit 1
             vsock-tool vlisten 1024 &
