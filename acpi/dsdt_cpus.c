@@ -200,7 +200,7 @@ struct aml *dsdt_cpus(struct aml_ctx *ctx, const struct acpi_platform *p)
 	aml_append(f, aml_field_unit(ctx, "CCMD", 32));	/* COMMAND */
 	aml_append(f, aml_field_unit(ctx, "COEV", 32));	/* OST_EVENT */
 	aml_append(f, aml_field_unit(ctx, "COSS", 32));	/* OST_STATUS */
-	aml_append(f, aml_field_unit(ctx, "CCNT", 32));	/* COUNT */
+	aml_append(f, aml_field_reserved(ctx, 32));	/* COUNT: the AML has no use for it */
 	aml_append(f, aml_field_unit(ctx, "CNXT", 32));	/* NEXT_EVENT */
 	aml_append(dev, f);
 	aml_append(dev, aml_mutex(ctx, "CMTX", 0));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, build, and show vCPU hotplug: a guest boots with 1 vCPU, vmmctl
+# Set up, build, and show a guest with a disk and vCPU hotplug: it boots with 1 vCPU and sees /dev/vda, vmmctl
 # grows it to 4 and shrinks it back to 1, and the guest shows its CPUs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
