@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: set-up, both builds, host unit tests (cmocka), ACPI table checks
 # (iasl, acpiexec), a short run of every fuzz target (FUZZ_SECONDS, default
-# 20, each), the unit tests again under ASan+UBSan (the fuzz tree) and the
+# 15, each), the unit tests again under ASan+UBSan (the fuzz tree) and the
 # threaded ones under TSan, then the end-to-end boots on the nested arm64 bed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,8 +10,8 @@ bash scripts/setup.sh
 bash scripts/build.sh
 echo "== unit and table tests (host)"
 meson test -C build --print-errorlogs
-echo "== fuzz targets, ${FUZZ_SECONDS:-20} s each (build-asan/: clang, ASan + UBSan)"
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+echo "== fuzz targets, ${FUZZ_SECONDS:-15} s each (build-asan/: clang, ASan + UBSan)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 meson test -C build-asan --no-rebuild --suite unit --suite cli --print-errorlogs
 echo "== threaded unit tests under ThreadSanitizer (build-tsan/)"
