@@ -9,9 +9,10 @@ appear and prints `E2E state=<online>/<enabled>` on each change (through
 the harness as `console| E2E ...`, KATA_DEBUG=1). With -v (Kata's debug
 mode) vmm's log comes through the same console.
 
-The harness resizes while the nested kernel is still booting (only its
-agent step, which needs virtio-vsock, waits for the guest); the checks use
-what the guest does meanwhile: it ejects each removed CPU itself.
+The harness runs its resize steps back to back, within half a second, and
+stops the VM right after: too fast for the guest's userspace to be sampled
+at each step. The checks use what the guest does meanwhile: it ejects each
+removed CPU itself, in order, before the step is reported done.
 
 The binary is not in the repository: it comes from the shared directory
 next to the checkout (../shared/kata/, or KATA_COMPAT_DIR). Without it the
@@ -93,23 +94,6 @@ def every_step_ok(res):
     return None
 
 
-def guest_sees_resize(res):
-    """With the agent step the guest is in userspace before the first
-    resize: its own enabled CPUs (sysfs, printed by the onliner as
-    online/enabled) go 0 -> 0-2 -> 0 -> 0-3."""
-    def cpus(n):
-        return "0" if n == 1 else f"0-{n - 1}"
-    want = [cpus(n) for n in (BOOT_VCPUS, *RESIZE)]
-    seen = [e.value.split("/")[-1] for e in res.run.guest.get("state", [])]
-    i = 0
-    for s in seen:
-        if i < len(want) and s == want[i]:
-            i += 1
-    if i < len(want):
-        return f"the guest's enabled CPUs went {seen}, not through {want} in order"
-    return None
-
-
 def guest_follows_resize(res):
     """Each resize step is carried out by the guest, one CPU at a time.
 
@@ -185,7 +169,6 @@ def _case(binary, agent):
             vsock-tool vlisten 1024 &
             e2e_onliner
         """
-        checks.append(guest_sees_resize)
     prog = ["env"] + [f"{k}={v}" for k, v in env.items()] + [
         "/kata/" + COMPAT, "-test.run", "TestKataClhCompat", "-test.v"]
     return Case(
