@@ -9,32 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 #include "arch/arm64/layout.h"
-#include "cli/args.h"
+#include "args_harness.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 
-static struct cli_args args;
-static char err[256];
-
 /* Parse a NULL-terminated list of words as argv[1..]. */
 #define PARSE(...) parse_words((const char *[]){ "vmm", __VA_ARGS__, NULL })
-
-static int parse_words(const char **words)
-{
-	int argc = 0;
-
-	while (words[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return cli_parse(argc, (char *const *)words, &args, err, sizeof(err));
-}
-
-static void assert_err_contains(const char *needle)
-{
-	if (!strstr(err, needle))
-		fail_msg("error '%s' does not mention '%s'", err, needle);
-}
 
 static void test_defaults(void **state)
 {

@@ -8,28 +8,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "cli/args.h"
-
-static struct cli_args args;
-static char err[256];
+#include "args_harness.h"
 
 #define PARSE(...) parse_words((const char *[]){ "vmm", __VA_ARGS__, NULL })
-
-static int parse_words(const char **words)
-{
-	int argc = 0;
-
-	while (words[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return cli_parse(argc, (char *const *)words, &args, err, sizeof(err));
-}
-
-static void assert_err_contains(const char *needle)
-{
-	if (!strstr(err, needle))
-		fail_msg("error '%s' does not mention '%s'", err, needle);
-}
 
 static void test_defaults(void **state)
 {

@@ -7,23 +7,10 @@
 
 #include <errno.h>
 #include <string.h>
-#include "cli/args.h"
-
-static struct cli_args args;
-static char err[256];
+#include "args_harness.h"
 
 #define PARSE(...) parse_words((const char *[]){ "vmm", "--kernel", "Image", __VA_ARGS__, NULL })
 #define SHARED "--memory", "size=1G,shared=on"
-
-static int parse_words(const char **words)
-{
-	int argc = 0;
-
-	while (words[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return cli_parse(argc, (char *const *)words, &args, err, sizeof(err));
-}
 
 static void test_memory_forms(void **state)
 {

@@ -7,22 +7,9 @@
 
 #include <errno.h>
 #include <string.h>
-#include "cli/args.h"
-
-static struct cli_args args;
-static char err[256];
+#include "args_harness.h"
 
 #define PARSE(...) parse_words((const char *[]){ "vmm", "--kernel", "Image", __VA_ARGS__, NULL })
-
-static int parse_words(const char **words)
-{
-	int argc = 0;
-
-	while (words[argc])
-		argc++;
-	memset(err, 0, sizeof(err));
-	return cli_parse(argc, (char *const *)words, &args, err, sizeof(err));
-}
 
 static void test_default_on(void **state)
 {
