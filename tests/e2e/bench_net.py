@@ -36,10 +36,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bed import Bed, BedConfig, Case  # noqa: E402
+from bed import Case  # noqa: E402
 from bed.case import Run  # noqa: E402
 from bed.runner import TOP  # noqa: E402
-from bench_vs_qemu import Q, QEMU_ARGS, QEMU_PROG, QEMU_TREE  # noqa: E402
+from bench_vs_qemu import qemu_bench_bed, Q, QEMU_ARGS, QEMU_PROG, QEMU_TREE  # noqa: E402
 from cases_net import L1_IP, L2_IP, NET_MODULES, TAP  # noqa: E402
 
 GUEST = f'''
@@ -157,14 +157,9 @@ def main(argv=None):
     ap.add_argument("--keep-logs", metavar="DIR", help="save the stamped serial log")
     ap.add_argument("-v", "--verbose", action="store_true", help="stream the serial log")
     a = ap.parse_args(argv)
-    need = [QEMU_TREE / ".complete", QEMU_TREE / "bin/qemu-system-aarch64"]
-    missing = [str(p) for p in need if not p.exists()]
-    if missing:
-        print(f"missing {', '.join(missing)}: run scripts/fetch-qemu-arm64.sh first", file=sys.stderr)
+    bed = qemu_bench_bed(a)
+    if bed is None:
         return 2
-    bed = Bed(BedConfig(vmm=Path(a.vmm), echo=a.verbose,
-                        keep_logs=Path(a.keep_logs) if a.keep_logs else None),
-              note=lambda m: print(m, file=sys.stderr, flush=True))
     try:
         return bench(bed, max(1, a.rounds), max(1, a.mib), a.vmm_timeout)
     except KeyboardInterrupt:

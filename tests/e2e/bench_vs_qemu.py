@@ -154,6 +154,22 @@ def bench(bed, rounds, progs, poll, vmm_timeout):
     return 0 if all(times[n] for n in names) else 1
 
 
+def qemu_bench_bed(a, efi=False):
+    """The bed for a benchmark that runs QEMU beside vmm (a: its parsed
+    --vmm, --verbose, --keep-logs), or None, said on stderr, while the arm64
+    QEMU tree has not been fetched."""
+    need = [QEMU_TREE / ".complete", QEMU_TREE / "bin/qemu-system-aarch64"]
+    if efi:
+        need.append(QEMU_TREE / "share/QEMU_EFI.fd")
+    missing = [str(p) for p in need if not p.exists()]
+    if missing:
+        print(f"missing {', '.join(missing)}: run scripts/fetch-qemu-arm64.sh first", file=sys.stderr)
+        return None
+    return Bed(BedConfig(vmm=Path(a.vmm), echo=a.verbose,
+                         keep_logs=Path(a.keep_logs) if a.keep_logs else None),
+               note=lambda m: print(m, file=sys.stderr, flush=True))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vmm", default=str(TOP / "build-arm64/cli/vmm"))
@@ -164,16 +180,9 @@ def main(argv=None):
     ap.add_argument("--keep-logs", metavar="DIR", help="save the stamped serial log")
     ap.add_argument("-v", "--verbose", action="store_true", help="stream the serial log")
     a = ap.parse_args(argv)
-    need = [QEMU_TREE / ".complete", QEMU_TREE / "bin/qemu-system-aarch64"]
-    if not a.no_efi:
-        need.append(QEMU_TREE / "share/QEMU_EFI.fd")
-    missing = [str(p) for p in need if not p.exists()]
-    if missing:
-        print(f"missing {', '.join(missing)}: run scripts/fetch-qemu-arm64.sh first", file=sys.stderr)
+    bed = qemu_bench_bed(a, efi=not a.no_efi)
+    if bed is None:
         return 2
-    bed = Bed(BedConfig(vmm=Path(a.vmm), echo=a.verbose,
-                        keep_logs=Path(a.keep_logs) if a.keep_logs else None),
-              note=lambda m: print(m, file=sys.stderr, flush=True))
     try:
         return bench(bed, max(1, a.rounds), programs(not a.no_efi), a.poll, a.vmm_timeout)
     except KeyboardInterrupt:
