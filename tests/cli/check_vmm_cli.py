@@ -9,16 +9,9 @@ import sys
 import tempfile
 import time
 
+from tally import fail_unless, finish
+
 VMM = sys.argv[1]
-failures = []
-total = 0
-
-
-def fail_unless(ok, message):
-    global total
-    total += 1
-    if not ok:
-        failures.append(message)
 
 
 def run(*args):
@@ -220,7 +213,4 @@ def check_vmmctl_resize_gives_up():
 
 check_vmmctl_resize_gives_up()
 
-for f in failures:
-    print("FAIL", f)
-print(f"{total - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -10,17 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+from tally import fail_unless, finish
+
 VMM = sys.argv[1]
-failures = []
-total = 0
 TUNSETIFF = 0x400454CA
-
-
-def fail_unless(ok, message):
-    global total
-    total += 1
-    if not ok:
-        failures.append(message)
 
 
 def run(args, pass_fds=(), stdin=None, netns=False):
@@ -68,7 +61,4 @@ with tempfile.TemporaryDirectory() as tmp:
     else:
         print("SKIP tap fd: no /dev/net/tun or network namespace here")
 
-for f in failures:
-    print("FAIL", f)
-print(f"{total - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()
