@@ -116,9 +116,8 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
 	for (int i = 0; i < n; i++) {
 		enabled += t->cpus[i].enabled;
-		/* An insert the guest has not taken yet is reported by state alone. */
-		bool insert = t->cpus[i].state && !strcmp(t->cpus[i].state, "insert-pending");
-		if ((t->cpus[i].pending != CPU_PENDING_NONE || insert) && pending_cpu < 0)
+		/* pending covers an insert the guest has not taken yet (insert-pending). */
+		if (t->cpus[i].pending != CPU_PENDING_NONE && pending_cpu < 0)
 			pending_cpu = i;
 		if (!t->cpus[i].enabled && lowest_free < 0)
 			lowest_free = i;
