@@ -85,23 +85,20 @@ int main(int argc, char **argv)
 	}
 
 	struct vm *vm = calloc(1, sizeof(*vm));
-	int status;
-	if (!vm) {
-		fprintf(stderr, "vmm: out of memory\n");
-		status = 1;
-	} else if (vm_create(vm, &args.cfg, hv, err, sizeof(err))) {
+	int status = 1;
+	err[0] = 0;
+	if (!vm)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (vm_create(vm, &args.cfg, hv, err, sizeof(err)) == 0 &&
+		 (status = vm_run(vm, err, sizeof(err))) >= 0)
+		err[0] = 0;
+	if (vm)
+		vm_destroy(vm);		/* writes out the VM's log first */
+	free(vm);
+	if (err[0]) {
 		fprintf(stderr, "vmm: %s\n", err);
 		status = 1;
-	} else {
-		status = vm_run(vm, err, sizeof(err));
-		if (status < 0) {
-			fprintf(stderr, "vmm: %s\n", err);
-			status = 1;
-		}
 	}
-	if (vm)
-		vm_destroy(vm);
-	free(vm);
 	hv->ops->destroy(hv);
 	return status;
 }

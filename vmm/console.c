@@ -44,36 +44,57 @@ static int nonblocking(int fd, bool *owned)
 	return fd;
 }
 
-int console_open(struct console *c, enum console_kind kind, const char *path, char *err, size_t errlen)
+/* The ring and its kick pipe around an output fd (-1: dropped, < -1: -errno). */
+static int open_ring(struct console *c, int fd, bool owned, const char *what, char *err, size_t errlen)
 {
 	int r;
 
-	memset(c, 0, sizeof(*c));
-	c->fd = c->kick[0] = c->kick[1] = -1;
+	if (fd < -1) {
+		snprintf(err, errlen, "cannot open console %s: %s", what, strerror(-fd));
+		return fd;
+	}
+	c->fd = fd;
+	c->owned = owned;
 	if (pipe2(c->kick, O_CLOEXEC | O_NONBLOCK) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "console: pipe: %s", strerror(errno));
-		return r;
-	}
-	if (kind == CONSOLE_STDIO) {
-		c->fd = nonblocking(STDOUT_FILENO, &c->owned);
-	} else if (kind == CONSOLE_FILE) {
-		/* O_NONBLOCK: a FIFO nobody reads must not hold up start-up either. */
-		c->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
-		if (c->fd < 0)
-			c->fd = -errno;
-		c->owned = c->fd >= 0;
-	}
-	if (c->fd < -1) {
-		r = c->fd;
-		snprintf(err, errlen, "cannot open console %s: %s", kind == CONSOLE_FILE ? path : "stdout",
-			 strerror(-r));
-		close(c->kick[0]);
-		close(c->kick[1]);
+		if (owned)
+			close(fd);
 		return r;
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	return 0;
+}
+
+int console_open(struct console *c, enum console_kind kind, const char *path, char *err, size_t errlen)
+{
+	bool owned = false;
+	int fd = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = c->kick[0] = c->kick[1] = -1;
+	if (kind == CONSOLE_STDIO) {
+		fd = nonblocking(STDOUT_FILENO, &owned);
+	} else if (kind == CONSOLE_FILE) {
+		/* O_NONBLOCK: a FIFO nobody reads must not hold up start-up either. */
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+		if (fd < 0)
+			fd = -errno;
+		owned = fd >= 0;
+	}
+	return open_ring(c, fd, owned, kind == CONSOLE_FILE ? path : "stdout", err, errlen);
+}
+
+int console_open_fd(struct console *c, int fd, char *err, size_t errlen)
+{
+	bool owned = false;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = c->kick[0] = c->kick[1] = -1;
+	int out = nonblocking(fd, &owned);
+	char what[24];
+	snprintf(what, sizeof(what), "fd %d", fd);
+	return open_ring(c, out, owned, what, err, errlen);
 }
 
 int console_kick_fd(const struct console *c)

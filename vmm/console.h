@@ -37,6 +37,8 @@ struct console {
 
 int console_open(struct console *c, enum console_kind kind, const char *path,
 		 char *err, size_t errlen) WUR;
+/* The same ring in front of an fd of ours, e.g. stderr for vmm's own log. */
+int console_open_fd(struct console *c, int fd, char *err, size_t errlen) WUR;
 /* Any thread: queue guest output. Never blocks; drops the oldest bytes when full. */
 void console_write(struct console *c, const uint8_t *data, size_t n);
 /* The fd the main loop watches to call console_drain() when a line waits (-1: none). */

@@ -76,10 +76,10 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 
 #define DROP_LOG_EVERY_MS 1000
 
-/* Say so when guest output was lost, at most once a second. */
+/* Say so when guest output or log lines were lost, at most once a second. */
 static void log_drops(struct run_ctx *rc, bool final)
 {
-	uint64_t now = vm_uptime_ms(rc->vm), total;
+	uint64_t now = vm_uptime_ms(rc->vm), total, lost;
 
 	if (!final && rc->drop_logged_ms && now - rc->drop_logged_ms < DROP_LOG_EVERY_MS)
 		return;
@@ -90,18 +90,40 @@ static void log_drops(struct run_ctx *rc, bool final)
 		       (unsigned long long)total);
 		rc->drop_logged_ms = now ? now : 1;
 	}
+	n = rc->vm->log ? console_take_dropped(rc->vm->log, &lost) : 0;
+	if (n) {
+		vm_log(rc->vm, "log: %llu bytes of vmm's log dropped (%llu in total): stderr is not read "
+		       "fast enough", (unsigned long long)n, (unsigned long long)lost);
+		rc->drop_logged_ms = now ? now : 1;
+	}
 }
 
-/* Kick, timer or writable: write out what the console holds, never waiting. */
+/* Write out what a ring holds, never waiting; watch its fd when it is full. */
+static void drain(struct console *c, struct event *ready)
+{
+	if (console_drain(c, false) && ready && !event_pending(ready, EV_WRITE, NULL))
+		event_add(ready, NULL);
+}
+
+/* Kick, timer or writable: write out the console and the log. */
 static void on_console_out(evutil_socket_t fd, short what, void *arg)
 {
 	struct run_ctx *rc = arg;
 	(void)fd;
 	(void)what;
-	if (console_drain(&rc->vm->console, false) && rc->ev_out_ready &&
-	    !event_pending(rc->ev_out_ready, EV_WRITE, NULL))
-		event_add(rc->ev_out_ready, NULL);
+	drain(&rc->vm->console, rc->ev_out_ready);
+	if (rc->vm->log)
+		drain(rc->vm->log, rc->ev_log_ready);
 	log_drops(rc, false);
+}
+
+/* Only pipes, terminals and sockets can be full; a regular file cannot be polled. */
+static struct event *writable_event(struct run_ctx *rc, int fd)
+{
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || S_ISREG(st.st_mode))
+		return NULL;
+	return event_new(rc->base, fd, EV_WRITE, on_console_out, rc);
 }
 
 static void forward_event(void *opaque, const struct vm_event *ev)
@@ -114,7 +136,8 @@ static void forward_event(void *opaque, const struct vm_event *ev)
 static void free_events(struct run_ctx *rc)
 {
 	struct event *evs[] = { rc->ev_stop, rc->ev_term, rc->ev_int, rc->ev_stdin, rc->ev_retry,
-				rc->ev_flush, rc->ev_out_kick, rc->ev_out_ready };
+				rc->ev_flush, rc->ev_out_kick, rc->ev_out_ready, rc->ev_log_kick,
+				rc->ev_log_ready };
 	for (unsigned i = 0; i < ARRAY_SIZE(evs); i++) {
 		if (evs[i])
 			event_free(evs[i]);
@@ -171,17 +194,20 @@ int run_attach_vm(struct run_ctx *rc, struct vm *vm, char *err, size_t errlen)
 	rc->ev_flush = event_new(rc->base, -1, EV_PERSIST, on_console_out, rc);
 	rc->ev_out_kick = event_new(rc->base, console_kick_fd(&vm->console), EV_READ | EV_PERSIST,
 				    on_console_out, rc);
-	if (!rc->ev_stop || !rc->ev_flush || !rc->ev_out_kick || event_add(rc->ev_stop, NULL) ||
-	    event_add(rc->ev_flush, &flush_every) || event_add(rc->ev_out_kick, NULL) ||
+	if (vm->log)
+		rc->ev_log_kick = event_new(rc->base, console_kick_fd(vm->log), EV_READ | EV_PERSIST,
+					    on_console_out, rc);
+	if (!rc->ev_stop || !rc->ev_flush || !rc->ev_out_kick || (vm->log && !rc->ev_log_kick) ||
+	    event_add(rc->ev_stop, NULL) || event_add(rc->ev_flush, &flush_every) ||
+	    event_add(rc->ev_out_kick, NULL) || (rc->ev_log_kick && event_add(rc->ev_log_kick, NULL)) ||
 	    cpu_target_new(&rc->target, rc->base, &vm_api_ops, vm)) {
 		snprintf(err, errlen, "cannot set up the event loop");
 		vm_request_stop(vm, VM_EXIT_ERROR, "%s", err);
 		return -ENOMEM;
 	}
-	/* Only pipes, terminals and sockets can be full; a regular file cannot be polled. */
-	struct stat st;
-	if (vm->console.fd >= 0 && fstat(vm->console.fd, &st) == 0 && !S_ISREG(st.st_mode))
-		rc->ev_out_ready = event_new(rc->base, vm->console.fd, EV_WRITE, on_console_out, rc);
+	rc->ev_out_ready = writable_event(rc, vm->console.fd);
+	if (vm->log)
+		rc->ev_log_ready = writable_event(rc, vm->log->fd);
 	if (vm->cfg.console == CONSOLE_STDIO) {
 		rc->ev_stdin = event_new(rc->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, rc);
 		rc->ev_retry = evtimer_new(rc->base, on_console_retry, rc);
@@ -209,6 +235,8 @@ static int finish(struct run_ctx *rc, int r)
 		vm_join(vm);
 		console_settle(&vm->console, CONSOLE_CLOSE_WAIT_MS);
 		log_drops(rc, true);
+		if (vm->log)
+			console_settle(vm->log, CONSOLE_CLOSE_WAIT_MS);
 	}
 	if (rc->api) {
 		api_server_notify(rc->api, &(struct vm_event){ .kind = VM_EVENT_VM_SHUTDOWN });

@@ -200,6 +200,22 @@ static int map_ram(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+static int open_log(struct vm *vm, char *err, size_t errlen)
+{
+	struct console *log = calloc(1, sizeof(*log));
+	if (!log) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int r = console_open_fd(log, STDERR_FILENO, err, errlen);
+	if (r) {
+		free(log);
+		return r;
+	}
+	vm->log = log;
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *err, size_t errlen)
 {
 	int r;
@@ -220,6 +236,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv, char *e
 	if ((r = console_open(&vm->console, cfg->console, cfg->console_path, err, errlen)))
 		return r;
 	vm->console_ready = true;
+	if ((r = open_log(vm, err, errlen)))
+		return r;
 
 	vm->ram_base = RAM_BASE;
 	vm->ram_size = cfg->memory_bytes;
@@ -400,6 +418,12 @@ void vm_destroy(struct vm *vm)
 	if (vm->console_ready)
 		console_close(&vm->console);
 	vm->console_ready = false;
+	if (vm->log) {		/* last: the lines above still go through it */
+		struct console *log = vm->log;
+		vm->log = NULL;
+		console_close(log);
+		free(log);
+	}
 	for (int i = 0; i < 2; i++) {
 		if (vm->stop_pipe[i] >= 0)
 			close(vm->stop_pipe[i]);

@@ -73,6 +73,9 @@ struct vm {
 	unsigned nvirtio;
 	struct console console;
 	bool console_ready;
+	/* vmm's own log lines: a ring in front of stderr, so that no thread
+	 * waits for whoever reads stderr (NULL: lines go straight out). */
+	struct console *log;
 
 	bool devices_ready;
 	bool pmu;			/* vCPUs have a PMUv3 (the host's KVM offers one) */

@@ -1,7 +1,7 @@
 /*
- * A guest that floods its console while nobody reads the output: vCPUs
- * never wait for the reader, so pause and SIGTERM complete, and the log
- * says how much guest output was dropped.
+ * A guest that floods its console, or vmm's own log, while nobody reads the
+ * output: vCPUs never wait for the reader, so pause and SIGTERM complete,
+ * and the log says how much was dropped.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "arch/arm64/layout.h"
+#include "devices/cpuhp.h"
 #include "devices/pl011.h"
 #include "testvm.h"
 #include "vmm/run.h"
@@ -93,19 +94,20 @@ static void test_flood_unread_console(void **state)
 	assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) >= 4096);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
 	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI, .console_path = path };
-	create_ok(&t, &o);
 
-	/* The VMM's log (stderr) into a file, to read what it reported. */
+	/* The VMM's log (stderr, taken when the VM is created) into a file. */
 	int logfd = mkstemp(logpath), saved = dup(STDERR_FILENO);
 	assert_true(logfd >= 0 && saved >= 0);
 	fflush(stderr);
 	dup2(logfd, STDERR_FILENO);
+	create_ok(&t, &o);
 
 	struct guest g = { .t = &t };
 	assert_int_equal(pthread_create(&th, NULL, guest_main, &g), 0);
 	int status = vm_run(t.vm, t.err, sizeof(t.err));
 	uint64_t stopped = ms_now();
 	pthread_join(th, NULL);
+	testvm_finish(&t);		/* writes out the rest of the log */
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
@@ -125,7 +127,99 @@ static void test_flood_unread_console(void **state)
 	assert_non_null(strstr(log, "bytes of guest output dropped"));
 	close(logfd);
 	unlink(logpath);
+	close(p[0]);
+	close(p[1]);
+}
+
+#define OST_WRITES 3000		/* ~90 bytes of log each: far more than ring and pipe hold */
+
+struct log_guest {
+	struct testvm *t;
+	int rd;			/* the stderr pipe's read end, read only once the flood is over */
+	const char *failed;
+	uint64_t flood_ms;
+	char seen[256 * 1024];
+	size_t nseen;
+};
+
+static void read_some(struct log_guest *g, unsigned ms)
+{
+	for (uint64_t end = ms_now() + ms; ms_now() < end;) {
+		ssize_t n = read(g->rd, g->seen + g->nseen, sizeof(g->seen) - 1 - g->nseen);
+		if (n > 0)
+			g->nseen += (size_t)n;
+		else
+			usleep(5000);
+	}
+	g->seen[g->nseen] = 0;
+}
+
+static void *log_guest_main(void *arg)
+{
+	struct log_guest *g = arg;
+	struct fake_hv *fh = g->t->fh;
+
+	if (!fake_hv_wait_idle(fh, 0, TMO)) {
+		g->failed = "vCPU 0 never ran";
+		goto out;
+	}
+	/* Every _OST the guest reports is a log line, made on the vCPU thread. */
+	uint64_t t0 = ms_now();
+	for (unsigned i = 0; i < OST_WRITES; i += 50) {
+		for (unsigned j = 0; j < 50; j++)
+			fake_hv_push_mmio_write(fh, 0, CPUHP_BASE + CPUHP_REG_OST_STATUS, 4, i + j);
+		if (!fake_hv_wait_consumed(fh, 0, i + 50, TMO) || !fake_hv_wait_idle(fh, 0, TMO)) {
+			g->failed = "the vCPU is stuck in a log write";
+			goto out;
+		}
+	}
+	g->flood_ms = ms_now() - t0;
+	/* Now a reader comes: the main loop says what was lost and goes on. */
+	read_some(g, 1500);
+out:
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void test_flood_unread_log(void **state)
+{
+	struct testvm t;
+	int p[2];
+	pthread_t th;
+	(void)state;
+
+	/* stderr blocks when full, as a terminal or pipe nobody reads does. */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) >= 4096);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	dup2(p[1], STDERR_FILENO);
+	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI };
+	create_ok(&t, &o);
+
+	struct log_guest *g = calloc(1, sizeof(*g));
+	assert_non_null(g);
+	g->t = &t;
+	g->rd = p[0];
+	assert_int_equal(pthread_create(&th, NULL, log_guest_main, g), 0);
+	int status = vm_run(t.vm, t.err, sizeof(t.err));
+	pthread_join(th, NULL);
 	testvm_finish(&t);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	read_some(g, 100);
+
+	if (g->failed)
+		fail_msg("guest: %s", g->failed);
+	assert_int_equal(status, 0);
+	assert_true(g->flood_ms < 3000);
+	assert_non_null(strstr(g->seen, "bytes of vmm's log dropped"));
+	assert_non_null(strstr(g->seen, "_OST event"));
+	assert_non_null(strstr(g->seen, "stopped by SIGTERM"));	/* the last line, once read */
+	free(g);
 	close(p[0]);
 	close(p[1]);
 }
@@ -134,6 +228,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flood_unread_console),
+		cmocka_unit_test(test_flood_unread_log),
 	};
 	return cmocka_run_group_tests_name("core_console_vm", tests, NULL, NULL);
 }
