@@ -66,6 +66,12 @@ static int f_shutdown(void *o)
 	return 0;
 }
 
+/* No VM yet (or no more): the main thread writes to stderr itself. */
+static void f_log(void *o, const char *line)
+{
+	vm_log(RC(o)->vm, "%s", line);
+}
+
 const struct vm_api_ops host_vm_api_ops = {
 	.info = f_info,
 	.cpu_list = f_cpu_list,
@@ -76,6 +82,7 @@ const struct vm_api_ops host_vm_api_ops = {
 	.pause = f_pause,
 	.resume = f_resume,
 	.shutdown = f_shutdown,
+	.log = f_log,
 };
 
 void host_request_exit(struct run_ctx *rc, const char *why)

@@ -286,6 +286,11 @@ static int hp_shutdown(void *opaque)
 	return 0;
 }
 
+static void hp_log(void *opaque, const char *line)
+{
+	vm_log(opaque, "%s", line);
+}
+
 const struct vm_api_ops vm_api_ops = {
 	.info = hp_info,
 	.cpu_list = hp_cpu_list,
@@ -296,4 +301,5 @@ const struct vm_api_ops vm_api_ops = {
 	.pause = hp_pause,
 	.resume = hp_resume,
 	.shutdown = hp_shutdown,
+	.log = hp_log,
 };

@@ -90,6 +90,8 @@ struct vm_api_ops {
 	int (*pause)(void *vm);
 	int (*resume)(void *vm);
 	int (*shutdown)(void *vm);
+	/* A line for the VM's log; any thread, never blocks. NULL: stderr. */
+	void (*log)(void *vm, const char *line);
 };
 
 /* Progress reports from the VM; also the notifications of events.subscribe. */

@@ -106,8 +106,7 @@ void api_server_notify(struct api_server *srv, const struct vm_event *ev)
 	item = malloc(sizeof(*item));
 	if (!item) {
 		/* A lost event only makes a waiting request time out. */
-		fprintf(stderr, "vmm: api: out of memory, event %d of cpu %u dropped\n",
-			ev->kind, ev->cpu);
+		api_log(srv, "api: out of memory, event %d of cpu %u dropped", ev->kind, ev->cpu);
 		return;
 	}
 	item->ev = *ev;

@@ -146,7 +146,21 @@ static int listen_socket(const char *path, int *out, char *err, size_t errlen)
  * One client too many: tell it why in a JSON-RPC error line (best effort,
  * never blocking: a fresh socket's buffer takes it), log it, close.
  */
-static void refuse_client(int fd)
+void api_log(struct api_server *srv, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (srv->ops && srv->ops->log)
+		srv->ops->log(srv->vm, line);
+	else
+		fprintf(stderr, "vmm: %s\n", line);
+}
+
+static void refuse_client(struct api_server *srv, int fd)
 {
 	char line[160];
 	int n = snprintf(line, sizeof(line),
@@ -156,7 +170,7 @@ static void refuse_client(int fd)
 
 	(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
-	fprintf(stderr, "vmm: api: client refused: %d clients are connected already\n", API_MAX_CLIENTS);
+	api_log(srv, "api: client refused: %d clients are connected already", API_MAX_CLIENTS);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -168,9 +182,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)sa;
 	(void)socklen;
 	if (srv->nconns >= API_MAX_CLIENTS)
-		refuse_client(fd);
+		refuse_client(srv, fd);
 	else if (api_sniff_accept(srv, fd) < 0)
-		fprintf(stderr, "vmm: api: out of memory, client refused\n");
+		api_log(srv, "api: out of memory, client refused");
 }
 
 static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -180,7 +194,7 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (evconnlistener_enable(srv->listener) < 0)
-		fprintf(stderr, "vmm: api: cannot re-enable the listener\n");
+		api_log(srv, "api: cannot re-enable the listener");
 }
 
 /* Out of fds (EMFILE): pause accepting instead of spinning on a ready socket. */
@@ -189,10 +203,9 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	struct api_server *srv = arg;
 	const struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
 
-	fprintf(stderr, "vmm: api: accept: %s\n",
-		evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	api_log(srv, "api: accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	if (evconnlistener_disable(l) == 0 && evtimer_add(srv->accept_retry, &tv) < 0)
-		fprintf(stderr, "vmm: api: cannot arm the accept retry\n");
+		api_log(srv, "api: cannot arm the accept retry");
 }
 
 static void server_free(struct api_server *srv)

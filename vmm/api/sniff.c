@@ -47,7 +47,7 @@ static void sniff_cb(evutil_socket_t fd, short what, void *arg)
 	else
 		rc = api_conn_accept(srv, fd);
 	if (rc < 0)
-		fprintf(stderr, "vmm: api: out of memory, client refused\n");
+		api_log(srv, "api: out of memory, client refused");
 }
 
 int api_sniff_accept(struct api_server *srv, int fd)

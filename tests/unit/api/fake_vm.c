@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include "fake_vm.h"
@@ -230,6 +231,16 @@ static int fake_shutdown(void *opaque)
 	return rc;
 }
 
+static void fake_log(void *opaque, const char *line)
+{
+	struct fake_vm *vm = opaque;
+
+	pthread_mutex_lock(&vm->lock);
+	snprintf(vm->last_log, sizeof(vm->last_log), "%s", line);
+	vm->logs++;
+	pthread_mutex_unlock(&vm->lock);
+}
+
 const struct vm_api_ops fake_vm_ops = {
 	.info = fake_info,
 	.cpu_list = fake_cpu_list,
@@ -240,6 +251,7 @@ const struct vm_api_ops fake_vm_ops = {
 	.pause = fake_pause,
 	.resume = fake_resume,
 	.shutdown = fake_shutdown,
+	.log = fake_log,
 };
 
 void fake_guest_online(struct fake_vm *vm, unsigned cpu)

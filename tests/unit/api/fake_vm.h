@@ -38,6 +38,8 @@ struct fake_vm {
 	/* Call records. */
 	int infos, lists, adds, removes, cancels, pauses, resumes, shutdowns;
 	int last_cancel;
+	char last_log[256];	/* the last line given to ops->log */
+	int logs;
 	int op_log[64];		/* +id for adds, -id-100 for removes, in order */
 	int op_count;
 

@@ -1,8 +1,10 @@
 /*
  * What a client is told at the limits: the client past API_MAX_CLIENTS gets
- * a JSON-RPC error before the close; a bad socket path is refused up front.
+ * a JSON-RPC error before the close, and the VM's log says so; a bad socket
+ * path is refused up front.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +43,10 @@ static void test_client_past_the_limit_is_told(void **state)
 	json_object_put(r);
 	assert_true(client_eof(extra, 5000));
 	close(extra);
+	/* Said in the VM's log (never straight to a stderr that may be full). */
+	pthread_mutex_lock(&h->vm.lock);
+	assert_non_null(strstr(h->vm.last_log, "client refused"));
+	pthread_mutex_unlock(&h->vm.lock);
 
 	/* Once one leaves, a newcomer is served again. */
 	close(fds[0]);
