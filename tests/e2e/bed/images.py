@@ -87,10 +87,10 @@ def _build(cache: Path, prefix: str, spec: Spec, keep: int) -> Path:
     return out
 
 
-# A run builds its images before it queues for the machine lock, which other
-# checkouts may hold for a long time: an image that recent may still be
-# waiting for its machine, so pruning leaves it alone.
-PRUNE_MIN_AGE = 2 * 3600
+# A run pins its L1 image with a hard link (runner.py) before it queues for
+# the machine lock, so pruning only has to spare what another checkout is
+# building right now: an L2 image is read back when its L1 is packed.
+PRUNE_MIN_AGE = 10 * 60
 
 
 def _prune(cache: Path, prefix: str, keep: int):
@@ -102,6 +102,11 @@ def _prune(cache: Path, prefix: str, keep: int):
                 p.unlink(missing_ok=True)
         except FileNotFoundError:
             pass
+    # Pins of runs that were killed before they could remove them.
+    for pin in cache.glob(f".pin-*-{prefix}-*.cpio"):
+        pid = pin.name.split("-")[1]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            pin.unlink(missing_ok=True)
 
 
 def sh_assign(name, value) -> str:
