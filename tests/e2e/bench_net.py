@@ -20,6 +20,10 @@ busybox nc streams MIB MiB of zeros each way, timed in L1 from /proc/uptime:
   guest -> L1  from connecting until the guest's nc closed the stream;
   L1 -> guest  from connecting until the guest, having read everything,
                connects back to say so.
+Around each transfer L1 also reads the VM's KVM counters (debugfs: exits,
+mmio_exit_user, mmio_exit_kernel, irq_exits), printed per MiB moved: exits
+are what a data path costs on real hardware. For vmm, its exit lines add the
+device's queue notifications, interrupts and packets for the whole run.
 Rounds alternate the programs. Prints each run, the median per program and
 direction, and the ratios vmm/qemu (above 1: vmm is faster). It never fails
 on the figures; the exit status is 1 only if a program produced none.
@@ -29,6 +33,7 @@ L2), so absolute figures are far below real hardware and noisy; what counts
 is the comparison on the same machine, in the same L1 boot, alternating.
 """
 import argparse
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -41,6 +46,9 @@ from bed.case import Run  # noqa: E402
 from bed.runner import TOP  # noqa: E402
 from bench_vs_qemu import qemu_bench_bed, Q, QEMU_ARGS, QEMU_PROG, QEMU_TREE  # noqa: E402
 from cases_net import L1_IP, L2_IP, NET_MODULES, TAP  # noqa: E402
+
+# KVM's per-VM counters (debugfs in L1) taken around each transfer.
+KVM_COUNTERS = ("exits", "mmio_exit_user", "mmio_exit_kernel", "irq_exits")
 
 GUEST = f'''
     e2e_load_modules || exit 1
@@ -58,6 +66,21 @@ GUEST = f'''
 
 L1 = f'''
     e2e_link() {{ [ -e /sys/class/net/{TAP} ]; }}
+    # The running VM's KVM counters (one VM at a time), and their growth between two snapshots.
+    d=/sys/kernel/debug
+    [ -d $d/kvm ] || mount -t debugfs none $d 2>/dev/null
+    kvm_snap() {{
+        for f in {" ".join(KVM_COUNTERS)}; do
+            v=0
+            for vm in $d/kvm/*-*; do [ -r "$vm/$f" ] && v=$((v + $(cat "$vm/$f"))); done
+            printf '%s ' "$v"
+        done
+    }}
+    kvm_delta() {{
+        awk -v a="$1" -v b="$2" -v k="{" ".join(KVM_COUNTERS)}" \\
+            'BEGIN {{ n = split(k, K, " "); split(a, A, " "); split(b, B, " ");
+                     for (i = 1; i <= n; i++) printf " %s=%d", K[i], B[i] - A[i] }}'
+    }}
     mkfifo /tmp/hold && exec 3<>/tmp/hold
     i=0
     while [ "$i" -lt "$E2E_RUNS" ]; do
@@ -65,17 +88,19 @@ L1 = f'''
         ip addr add {L1_IP}/24 dev {TAP} && ip link set {TAP} up || exit 1
         e2e_wait_guest "E2E net-ready" 240 || exit 1
         ping -c 2 -W 5 {L2_IP} >/dev/null
-        t0=$(e2e_up)
+        k0=$(kvm_snap); t0=$(e2e_up)
         b=$(nc {L2_IP} 5000 <&3 | wc -c)
-        t1=$(e2e_up)
+        t1=$(e2e_up); k1=$(kvm_snap)
         # (a leading newline: the guest's output shares the console and may be mid-line)
-        printf '\\nE2E-L1 down bytes=%s secs=%s\\n' "$b" "$(awk "BEGIN{{print $t1 - $t0}}")"
+        printf '\\nE2E-L1 down bytes=%s secs=%s%s\\n' "$b" "$(awk "BEGIN{{print $t1 - $t0}}")" \\
+            "$(kvm_delta "$k0" "$k1")"
         nc -l -p 5003 <&3 >/dev/null & done_pid=$!
-        t0=$(e2e_up)
+        k0=$(kvm_snap); t0=$(e2e_up)
         dd if=/dev/zero bs=64k count=$((MIB * 16)) 2>/dev/null | nc {L2_IP} 5001
         wait $done_pid
-        t1=$(e2e_up)
-        printf '\\nE2E-L1 up bytes=%s secs=%s\\n' "$((MIB * 1048576))" "$(awk "BEGIN{{print $t1 - $t0}}")"
+        t1=$(e2e_up); k1=$(kvm_snap)
+        printf '\\nE2E-L1 up bytes=%s secs=%s%s\\n' "$((MIB * 1048576))" "$(awk "BEGIN{{print $t1 - $t0}}")" \\
+            "$(kvm_delta "$k0" "$k1")"
         nc {L2_IP} 5002 </dev/null
         n=1200; while e2e_link; do n=$((n - 1)); [ "$n" -gt 0 ] || exit 1; usleep 100000; done
         i=$((i + 1))
@@ -94,8 +119,8 @@ def programs():
     }
 
 
-def rate(run, key):
-    """MiB/s of the L1 event `key` ("bytes=B secs=S"), or None."""
+def transfer(run, key):
+    """{"mibs": MiB/s, "exits": per MiB, ...} of the L1 event `key` ("bytes=B secs=S exits=N ..."), or None."""
     v = run.l(key)
     if not v:
         return None
@@ -104,7 +129,30 @@ def rate(run, key):
         b, s = int(kv["bytes"]), float(kv["secs"])
     except (KeyError, ValueError):
         return None
-    return b / 1048576 / s if b > 0 and s > 0 else None
+    if b <= 0 or s <= 0:
+        return None
+    out = {"mibs": b / 1048576 / s}
+    for k in KVM_COUNTERS:
+        if kv.get(k, "").isdigit():
+            out[k] = int(kv[k]) / (b / 1048576)
+    return out
+
+
+# vmm's exit lines: the transport's notifications and interrupts, the device's packets.
+VMM_VIRTIO_LINE = re.compile(r"virtio-net@0x[0-9a-f]+: (\d+) queue notifications on its I/O thread, "
+                             r"(\d+) on vCPU threads .*?, (\d+) interrupts")
+VMM_NET_LINE = re.compile(r"virtio-net@0x[0-9a-f]+: rx (\d+) packets (\d+) bytes (\d+) dropped, "
+                          r"tx (\d+) packets")
+
+
+def vmm_counters(run):
+    """'notifies N, interrupts N, rx packets N, tx packets N' from vmm's exit lines, or ''."""
+    v = next((m for _, t in run.lines for m in [VMM_VIRTIO_LINE.search(t)] if m), None)
+    n = next((m for _, t in run.lines for m in [VMM_NET_LINE.search(t)] if m), None)
+    if not v or not n:
+        return ""
+    return (f"notifies {v.group(1)} (vCPU {v.group(2)}), interrupts {v.group(3)}, "
+            f"rx {n.group(1)} packets ({n.group(3)} dropped), tx {n.group(4)} packets")
 
 
 def bench(bed, rounds, mib, vmm_timeout):
@@ -123,27 +171,40 @@ def bench(bed, rounds, mib, vmm_timeout):
     got = {n: {"down": [], "up": []} for n in names}
     for run, (rnd, n) in zip(res.runs, order):
         line = f"round {rnd} {n:5s}"
+        extra = []
         for d, label in (("down", "guest->L1"), ("up", "L1->guest")):
-            x = rate(run, d)
+            x = transfer(run, d)
             if x is not None:
                 got[n][d].append(x)
-            line += f"  {label} " + (f"{x:7.2f} MiB/s" if x is not None else "    n/a")
+                if "exits" in x:
+                    extra.append(f"{label}: exits/MiB {x['exits']:.0f} (mmio user "
+                                 f"{x.get('mmio_exit_user', 0):.0f}, kernel {x.get('mmio_exit_kernel', 0):.0f}, "
+                                 f"irq {x.get('irq_exits', 0):.0f})")
+            line += f"  {label} " + (f"{x['mibs']:7.2f} MiB/s" if x is not None else "    n/a")
         print(line + f"  exit {run.vmm_exit}", flush=True)
+        for e in extra + ([c] if (c := vmm_counters(run)) else []):
+            print(f"    {e}", flush=True)
     if not res.ok:
         print(f"problems: {'; '.join(res.failures)}", flush=True)
         if res.log_path:
             print(f"  log: {res.log_path}", flush=True)
     print()
-    print(f"{'program':8s} {'guest->L1 (median)':>20s} {'L1->guest (median)':>20s}")
+    print(f"{'program':8s} {'guest->L1 (median)':>20s} {'L1->guest (median)':>20s}"
+          f" {'exits/MiB down':>15s} {'exits/MiB up':>13s}")
+
+    def med(n, d, k):
+        xs = [x[k] for x in got[n][d] if k in x]
+        return statistics.median(xs) if xs else None
+
     for n in names:
-        cells = [f"{statistics.median(got[n][d]):13.2f} MiB/s" if got[n][d] else f"{'n/a':>19s}"
+        cells = [f"{m:13.2f} MiB/s" if (m := med(n, d, "mibs")) is not None else f"{'n/a':>19s}"
                  for d in ("down", "up")]
-        print(f"{n:8s} {cells[0]:>20s} {cells[1]:>20s}")
+        ex = [f"{m:.0f}" if (m := med(n, d, "exits")) is not None else "n/a" for d in ("down", "up")]
+        print(f"{n:8s} {cells[0]:>20s} {cells[1]:>20s} {ex[0]:>15s} {ex[1]:>13s}")
     parts = []
     for d, label in (("down", "guest->L1"), ("up", "L1->guest")):
-        a, b = got["vmm"][d], got["qemu"][d]
-        parts.append(f"{label} {statistics.median(a) / statistics.median(b):.3f}" if a and b
-                     else f"{label} n/a")
+        a, b = med("vmm", d, "mibs"), med("qemu", d, "mibs")
+        parts.append(f"{label} {a / b:.3f}" if a and b else f"{label} n/a")
     print("ratio vmm/qemu (throughput): " + ", ".join(parts))
     return 0 if all(got[n]["down"] or got[n]["up"] for n in names) else 1
 
