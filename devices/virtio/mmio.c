@@ -77,7 +77,7 @@ static void device_reset(struct virtio_mmio *v)
 	v->dev_features_sel = v->drv_features_sel = 0;
 	v->driver_features = 0;
 	v->queue_sel = 0;
-	v->interrupt_status = 0;
+	__atomic_store_n(&v->interrupt_status, 0, __ATOMIC_SEQ_CST);
 	v->failed = false;
 	memset(v->qreg, 0, sizeof(v->qreg));
 	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
@@ -252,7 +252,6 @@ static uint32_t read_reg(struct virtio_mmio *v, uint64_t off)
 		       (uint32_t)(offered(v) >> (32 * v->dev_features_sel));
 	case VIRTIO_MMIO_QUEUE_NUM_MAX: return have_q ? v->ops->queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return have_q && v->qreg[q].ready;
-	case VIRTIO_MMIO_INTERRUPT_STATUS: return v->interrupt_status;
 	case VIRTIO_MMIO_STATUS: return v->status;
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
@@ -283,17 +282,23 @@ static void write_reg(struct virtio_mmio *v, uint64_t off, uint32_t value)
 			write_queue_reg(v, off, value);
 		break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY: notify_from_vcpu(v, value); break;
-	case VIRTIO_MMIO_INTERRUPT_ACK: v->interrupt_status &= ~value; break;
 	case VIRTIO_MMIO_STATUS: write_status(v, value); break;
 	default: break;		/* read-only, SHM_SEL, QueueReset (not offered), reserved */
 	}
 }
 
+/*
+ * The interrupt handshake (InterruptStatus, InterruptACK) does not take the
+ * lock: the I/O thread holds it while it moves a batch of data, and the
+ * guest's interrupt handler must not wait for that batch to end.
+ */
 static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct virtio_mmio *v = opaque;
 	uint64_t value = 0;
 
+	if (off == VIRTIO_MMIO_INTERRUPT_STATUS)
+		return size == 4 ? __atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST) : 0;
 	pthread_mutex_lock(&v->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		uint64_t c = off - VIRTIO_MMIO_CONFIG;
@@ -311,6 +316,11 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t value, unsigned size
 {
 	struct virtio_mmio *v = opaque;
 
+	if (off == VIRTIO_MMIO_INTERRUPT_ACK) {
+		if (size == 4)
+			__atomic_and_fetch(&v->interrupt_status, ~(uint32_t)value, __ATOMIC_SEQ_CST);
+		return;
+	}
 	pthread_mutex_lock(&v->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		uint64_t c = off - VIRTIO_MMIO_CONFIG;

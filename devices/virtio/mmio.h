@@ -160,7 +160,7 @@ struct virtio_mmio {
 	uint32_t dev_features_sel, drv_features_sel;
 	uint64_t driver_features;
 	uint32_t queue_sel;
-	uint32_t interrupt_status;
+	uint32_t interrupt_status;	/* atomic: the guest reads and ACKs it without the lock */
 	uint32_t config_generation;
 	bool failed;			/* NEEDS_RESET set: serve nothing */
 	struct {

@@ -31,7 +31,15 @@ static void drain_fd(int fd)
 
 void vmmio_raise(struct virtio_mmio *v, uint32_t bits)
 {
-	v->interrupt_status |= bits;
+	uint32_t old = __atomic_fetch_or(&v->interrupt_status, bits, __ATOMIC_SEQ_CST);
+
+	/*
+	 * Still pending on a level line: it is up, or the resample after the
+	 * guest's EOI raises it again. The guest reads the rings after its ACK,
+	 * so it sees what was pushed before this call either way.
+	 */
+	if (v->resample && (old & bits) == bits)
+		return;
 	v->stats.interrupts++;
 	signal_fd(v->irq_fd);
 }
@@ -98,7 +106,7 @@ static void resample(struct virtio_mmio *v)
 {
 	drain_fd(v->resample_fd);
 	pthread_mutex_lock(&v->lock);
-	if (v->interrupt_status)
+	if (__atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST))
 		signal_fd(v->irq_fd);
 	pthread_mutex_unlock(&v->lock);
 }

@@ -110,7 +110,6 @@ int vnet_rx(struct vnet_pair *p)
 	bool mrg = virtio_mmio_features(vdev) & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	bool gso = net->offloads_set & (VNET_TUN_F_TSO4 | VNET_TUN_F_TSO6 | VNET_TUN_F_UFO);
 	uint64_t need = VNET_HDR_LEN + (gso ? VNET_MAX_GSO_FRAME : VNET_MAX_FRAME);
-	bool pushed = false;
 	int r = 0;
 
 	if (!q || !q->size || p->index >= net->active_pairs) {
@@ -175,10 +174,13 @@ int vnet_rx(struct vnet_pair *p)
 			break;
 		net->stats.rx_packets++;
 		net->stats.rx_bytes += (uint64_t)n - VNET_HDR_LEN;
-		pushed = true;
-	}
-	if (pushed)
+		/*
+		 * Tell the driver now, not after the batch: it starts on this
+		 * packet while the next ones are copied. Its used_event keeps
+		 * this to one interrupt per poll.
+		 */
 		virtio_mmio_used(vdev, vnet_rxq(p->index));
+	}
 	vnet_update_watch(p);
 	return r;
 }
