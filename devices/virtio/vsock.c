@@ -415,6 +415,18 @@ static bool serve_conn(struct rx *rx, struct vsock_conn *c)
 	return true;
 }
 
+/*
+ * Tell the driver about what was just pushed, not only when the whole flush
+ * is done: it works on these packets while the next ones are read. Its
+ * used_event keeps this to one interrupt per poll.
+ */
+static void rx_used(struct rx *rx)
+{
+	if (rx->pushed)
+		virtio_mmio_used(&rx->vs->vdev, VSOCK_QUEUE_RX);
+	rx->pushed = false;
+}
+
 void vsock_rx_flush(struct virtio_vsock *vs)
 {
 	struct rx rx = { .vs = vs, .q = virtio_mmio_queue(&vs->vdev, VSOCK_QUEUE_RX) };
@@ -426,15 +438,15 @@ void vsock_rx_flush(struct virtio_vsock *vs)
 		progress = false;
 		while (send_orphan(&rx))
 			progress = true;
+		rx_used(&rx);
 		for (unsigned k = 0; k < VSOCK_MAX_CONNS && !rx.empty; k++) {
 			unsigned i = (vs->rr + k) % VSOCK_MAX_CONNS;
 			if (vs->conns[i] && serve_conn(&rx, vs->conns[i]))
 				progress = true;
+			rx_used(&rx);
 		}
 		vs->rr = (vs->rr + 1) % VSOCK_MAX_CONNS;
 	}
-	if (rx.pushed)
-		virtio_mmio_used(&vs->vdev, VSOCK_QUEUE_RX);
 	if (rx.q && rx.q->broken)
 		virtio_mmio_fail(&vs->vdev, "queue %u: %s", VSOCK_QUEUE_RX, rx.q->error);
 }

@@ -21,7 +21,7 @@ busybox nc streams MIB MiB of zeros each way, timed in L1 from /proc/uptime:
   L1 -> guest  from connecting until the guest, having read everything,
                connects back to say so.
 Around each transfer L1 also reads the VM's KVM counters (debugfs: exits,
-mmio_exit_user, mmio_exit_kernel, irq_exits), printed per MiB moved: exits
+mmio_exit_user, mmio_exit_kernel, wfi_exit_stat), printed per MiB moved: exits
 are what a data path costs on real hardware. For vmm, its exit lines add the
 device's queue notifications, interrupts and packets for the whole run.
 Rounds alternate the programs. Prints each run, the median per program and
@@ -48,7 +48,7 @@ from bench_vs_qemu import qemu_bench_bed, Q, QEMU_ARGS, QEMU_PROG, QEMU_TREE  # 
 from cases_net import L1_IP, L2_IP, NET_MODULES, TAP  # noqa: E402
 
 # KVM's per-VM counters (debugfs in L1) taken around each transfer.
-KVM_COUNTERS = ("exits", "mmio_exit_user", "mmio_exit_kernel", "irq_exits")
+KVM_COUNTERS = ("exits", "mmio_exit_user", "mmio_exit_kernel", "wfi_exit_stat")
 
 GUEST = f'''
     e2e_load_modules || exit 1
@@ -179,7 +179,7 @@ def bench(bed, rounds, mib, vmm_timeout):
                 if "exits" in x:
                     extra.append(f"{label}: exits/MiB {x['exits']:.0f} (mmio user "
                                  f"{x.get('mmio_exit_user', 0):.0f}, kernel {x.get('mmio_exit_kernel', 0):.0f}, "
-                                 f"irq {x.get('irq_exits', 0):.0f})")
+                                 f"wfi {x.get('wfi_exit_stat', 0):.0f})")
             line += f"  {label} " + (f"{x['mibs']:7.2f} MiB/s" if x is not None else "    n/a")
         print(line + f"  exit {run.vmm_exit}", flush=True)
         for e in extra + ([c] if (c := vmm_counters(run)) else []):
