@@ -8,7 +8,9 @@
  * with datamatch = queue index, so a notify never leaves the kernel), and
  * the interrupt is an eventfd the VMM registers as a KVM irqfd on the
  * device's SPI, with a resample eventfd: the line is level-triggered as
- * virtio-mmio's InterruptStatus/InterruptACK expects (see docs/virtio.md).
+ * virtio-mmio's InterruptStatus/InterruptACK expects (see docs/virtio.md);
+ * those two registers are served without the lock, so a vCPU in the guest's
+ * interrupt handler never waits for the I/O thread's batch.
  * Without ioeventfd (virtio_mmio_set_ioeventfd(false)) a QueueNotify write
  * on a vCPU thread only signals the same eventfd, and is counted.
  *
