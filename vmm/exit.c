@@ -31,8 +31,10 @@ static enum vcpu_next handle_psci(struct vm *vm, unsigned id, struct vcpu_exit *
 
 	pthread_mutex_lock(&vm->lock);
 	psci_handle(&vm->psci, id, func, exit->hypercall.args, &res);
-	if (res.action == PSCI_ACTION_START_TARGET)
+	if (res.action == PSCI_ACTION_START_TARGET) {
+		vm_name_vcpu_locked(vm, res.target);	/* the guest uses it from now on */
 		vm_wake_vcpu(vm, res.target);	/* only the target's thread wakes */
+	}
 	pthread_mutex_unlock(&vm->lock);
 
 	exit->hypercall.ret[0] = (uint64_t)res.x0;

@@ -186,8 +186,8 @@ static void hp_command(void *opaque, unsigned cpu, uint32_t cmd)
 		r = cpu_hp_ack_insert(&vm->psci, cpu);
 	else if (cmd == CPUHP_CMD_CLEAR_REMOVE)
 		r = cpu_hp_ack_remove(&vm->psci, cpu);
-	else
-		r = cpu_hp_eject(&vm->psci, cpu);
+	else if ((r = cpu_hp_eject(&vm->psci, cpu)) == 0)
+		vm_name_vcpu_locked(vm, cpu);	/* no longer the guest's: "vcpuN-off" */
 	pthread_mutex_unlock(&vm->lock);
 
 	if (cmd != CPUHP_CMD_EJECT)

@@ -23,25 +23,28 @@ uint64_t vm_uptime_ms(const struct vm *vm)
 }
 
 /*
- * Thread names follow the firmware view: an enabled vCPU's thread is
- * "vcpuN", a disabled one's "vcpuN-off". Tools that count vCPU threads by
- * name (Kata Containers places ^vcpu[0-9]+$ threads in the sandbox cgroup)
- * then see the current vCPUs, although every possible vCPU has a thread.
+ * Thread names follow the guest's use of a CPU: "vcpuN" from the guest's
+ * first start of CPU N (PSCI CPU_ON, or vCPU 0 at boot) after it was
+ * enabled until it is ejected, "vcpuN-off" otherwise, even while the
+ * hotplug controller has enabled it and the guest has not started it yet.
+ * Tools that count vCPU threads by name (Kata Containers places
+ * ^vcpu[0-9]+$ threads in the sandbox cgroup and waits for their number
+ * after a resize) then see the CPUs the guest runs on, although every
+ * possible vCPU has a thread. Derived from the vCPU table alone, renamed by
+ * whoever makes the transition, so a parked thread is never woken for it.
  */
-static void name_vcpu_thread(struct vm *vm, unsigned id, bool enabled)
+void vm_name_vcpu_locked(struct vm *vm, unsigned id)
 {
 	char name[16];
 
 	if (!vm->vcpus || id >= vm->cfg.max_cpus || !vm->vcpus[id].thread_started)
 		return;
-	snprintf(name, sizeof(name), enabled ? "vcpu%u" : "vcpu%u-off", id);
+	snprintf(name, sizeof(name), psci_cpu_in_use(&vm->psci.cpu[id]) ? "vcpu%u" : "vcpu%u-off", id);
 	(void)pthread_setname_np(vm->vcpus[id].thread, name);
 }
 
 void vm_emit(struct vm *vm, const struct vm_event *ev)
 {
-	if (ev->kind == VM_EVENT_CPU_ENABLED || ev->kind == VM_EVENT_CPU_DISABLED)
-		name_vcpu_thread(vm, ev->cpu, ev->kind == VM_EVENT_CPU_ENABLED);
 	if (vm->event_fn)
 		vm->event_fn(vm->event_opaque, ev);
 }
@@ -276,23 +279,26 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->psci.cpu[0].power = PSCI_POWER_ON_PENDING;
+	vm->psci.cpu[0].started = true;
 	vm->psci.cpu[0].entry = vm->boot.entry;
 	vm->psci.cpu[0].context = vm->boot.dtb_gpa;
 	pthread_mutex_unlock(&vm->lock);
 
 	for (unsigned i = 0; i < vm->cfg.max_cpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
+		/* Under the lock: a CPU_ON of this vCPU names it, or this does. */
+		pthread_mutex_lock(&vm->lock);
 		int r = pthread_create(&v->thread, NULL, vcpu_thread_main, v);
+		if (!r) {
+			v->thread_started = true;
+			vm_name_vcpu_locked(vm, i);
+		}
+		pthread_mutex_unlock(&vm->lock);
 		if (r) {
 			snprintf(err, errlen, "cannot start the vcpu%u thread: %s", i, strerror(r));
 			vm_request_stop(vm, VM_EXIT_ERROR, "start failed");
 			return -r;
 		}
-		v->thread_started = true;
-		pthread_mutex_lock(&vm->lock);
-		bool enabled = cpu_hp_is_enabled(vm->psci.cpu[i].hp);
-		pthread_mutex_unlock(&vm->lock);
-		name_vcpu_thread(vm, i, enabled);
 	}
 	vm_log(vm, "started: %u of %u vCPUs enabled, %llu MiB, %s boot", vm->cfg.boot_cpus,
 	       vm->cfg.max_cpus, (unsigned long long)(vm->ram_size >> 20), boot_mode_name(vm->cfg.boot_mode));

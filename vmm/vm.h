@@ -111,6 +111,8 @@ int vm_pause(struct vm *vm) WUR;
 int vm_resume(struct vm *vm) WUR;
 uint64_t vm_uptime_ms(const struct vm *vm);
 void vm_emit(struct vm *vm, const struct vm_event *ev);
+/* Name vCPU id's thread from its state ("vcpuN" or "vcpuN-off"); vm->lock held. */
+void vm_name_vcpu_locked(struct vm *vm, unsigned id);
 /* Wake one parked vCPU thread after its state changed; vm->lock held. */
 void vm_wake_vcpu(struct vm *vm, unsigned id);
 

@@ -105,6 +105,7 @@ int cpu_hp_eject(struct psci_cpus *cpus, unsigned id)
 	if (c->power != PSCI_POWER_OFF)
 		return -EBUSY;
 	c->hp = CPU_HP_DISABLED;
+	c->started = false;	/* the next enable starts afresh */
 	return 0;
 }
 

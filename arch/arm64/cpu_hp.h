@@ -51,7 +51,7 @@ int cpu_hp_ack_remove(struct psci_cpus *cpus, unsigned id) WUR;
 /*
  * The guest's _EJ0: remove-requested or remove-acknowledged -> disabled, for
  * a vCPU that is powered off. -EPERM vCPU 0, -EINVAL removal not requested,
- * -EBUSY still on (or starting).
+ * -EBUSY still on (or starting). Clears the vCPU's started flag.
  */
 int cpu_hp_eject(struct psci_cpus *cpus, unsigned id) WUR;
 /*

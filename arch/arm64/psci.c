@@ -47,6 +47,7 @@ static void cpu_on(struct psci_cpus *cpus, const uint64_t args[3], struct psci_r
 		return;
 	}
 	t->power = PSCI_POWER_ON_PENDING;
+	t->started = true;
 	t->entry = args[1];
 	t->context = args[2];
 	res->x0 = PSCI_RET_SUCCESS;
@@ -147,6 +148,11 @@ void psci_handle(struct psci_cpus *cpus, unsigned caller, uint32_t func,
 	default:
 		break;
 	}
+}
+
+bool psci_cpu_in_use(const struct psci_cpu *c)
+{
+	return cpu_hp_is_enabled(c->hp) && c->started;
 }
 
 void psci_cpu_started(struct psci_cpus *cpus, unsigned id)

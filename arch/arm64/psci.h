@@ -57,6 +57,12 @@ struct psci_cpu {
 	uint64_t mpidr;
 	enum cpu_hp_state hp;	/* firmware policy: CPU_ON only if cpu_hp_is_enabled() */
 	enum psci_power power;
+	/*
+	 * The guest has started it (CPU_ON succeeded, or vCPU 0 at boot) since
+	 * it was last enabled; the eject that disables it clears this. Whether
+	 * the guest uses the CPU, for thread names: psci_cpu_in_use().
+	 */
+	bool started;
 	uint64_t entry;		/* CPU_ON entry point and context id */
 	uint64_t context;
 };
@@ -86,6 +92,11 @@ uint64_t arm64_mpidr_of_vcpu(unsigned id);
 bool psci_is_psci_call(uint32_t func);
 void psci_handle(struct psci_cpus *cpus, unsigned caller, uint32_t func,
 		 const uint64_t args[3], struct psci_result *res);
+/*
+ * Enabled, and started by the guest since: the CPU is the guest's, even
+ * while the guest has it offline (CPU_OFF) without ejecting it.
+ */
+bool psci_cpu_in_use(const struct psci_cpu *c);
 /* The target's thread took the ON_PENDING state into account. */
 void psci_cpu_started(struct psci_cpus *cpus, unsigned id);
 const char *psci_func_name(uint32_t func);

@@ -173,6 +173,47 @@ static void test_psci_follows_the_state(void **state)
 	}
 }
 
+/*
+ * In use by the guest (thread name "vcpuN"): from a successful CPU_ON of an
+ * enabled CPU until the eject; CPU_OFF alone keeps it, a cancelled removal
+ * too, a refused CPU_ON never sets it.
+ */
+static void test_in_use_from_cpu_on_to_eject(void **state)
+{
+	struct table t;
+	struct psci_result r;
+	uint64_t on[3] = { arm64_mpidr_of_vcpu(2), 0x1000, 0 }, none[3] = { 0 };
+	bool notify;
+
+	(void)state;
+	table_init(&t);
+	psci_handle(&t.cpus, 0, PSCI_FN64_CPU_ON, on, &r);
+	assert_int_equal(r.x0, PSCI_RET_DENIED);
+	assert_false(psci_cpu_in_use(&t.cpu[2]));
+	assert_int_equal(cpu_hp_add(&t.cpus, 2), 0);
+	assert_false(psci_cpu_in_use(&t.cpu[2]));
+	psci_handle(&t.cpus, 0, PSCI_FN64_CPU_ON, on, &r);
+	assert_int_equal(r.x0, PSCI_RET_SUCCESS);
+	assert_true(psci_cpu_in_use(&t.cpu[2]));
+	psci_cpu_started(&t.cpus, 2);
+	psci_handle(&t.cpus, 2, PSCI_FN_CPU_OFF, none, &r);
+	assert_int_equal(t.cpu[2].power, PSCI_POWER_OFF);
+	assert_true(psci_cpu_in_use(&t.cpu[2]));
+	assert_int_equal(cpu_hp_ack_insert(&t.cpus, 2), 0);
+	assert_int_equal(cpu_hp_request_remove(&t.cpus, 2), 0);
+	assert_int_equal(cpu_hp_ack_remove(&t.cpus, 2), 0);
+	assert_int_equal(cpu_hp_cancel_remove(&t.cpus, 2, &notify), 0);
+	assert_true(psci_cpu_in_use(&t.cpu[2]));
+	assert_int_equal(cpu_hp_ack_insert(&t.cpus, 2), 0);
+	assert_int_equal(cpu_hp_request_remove(&t.cpus, 2), 0);
+	assert_int_equal(cpu_hp_eject(&t.cpus, 2), 0);
+	assert_false(psci_cpu_in_use(&t.cpu[2]));
+	assert_false(t.cpu[2].started);
+	/* Enabled again: not in use until the guest starts it again. */
+	assert_int_equal(cpu_hp_add(&t.cpus, 2), 0);
+	assert_false(psci_cpu_in_use(&t.cpu[2]));
+}
+
 static void test_next_event(void **state)
 {
 	struct table t;
@@ -204,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_derived_views),
 		cmocka_unit_test(test_psci_follows_the_state),
 		cmocka_unit_test(test_next_event),
+		cmocka_unit_test(test_in_use_from_cpu_on_to_eject),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
