@@ -9,10 +9,13 @@ appear and prints `E2E state=<online>/<enabled>` on each change (through
 the harness as `console| E2E ...`, KATA_DEBUG=1). With -v (Kata's debug
 mode) vmm's log comes through the same console.
 
-The harness runs its resize steps back to back, within half a second, and
-stops the VM right after: too fast for the guest's userspace to be sampled
-at each step. The checks use what the guest does meanwhile: it ejects each
-removed CPU itself, in order, as the step completes.
+After each resize the harness waits for the number of threads named
+`vcpuN` to equal the new count. vmm names a thread `vcpuN` from the guest's
+first CPU_ON of that CPU until the guest ejects it, so each wait ends only
+once the guest has started every added CPU or ejected every removed one:
+each step's `vcpu threads now n` line and the guest's own `E2E
+state=<online>/<enabled>` line for n CPUs, in step order before `stop`,
+show that the guest's CPU count followed every resize.
 
 The binary is not in the repository: it comes from the shared directory
 next to the checkout (../shared/kata/, or KATA_COMPAT_DIR). Without it the
@@ -100,8 +103,7 @@ def guest_follows_resize(res):
     Growing: vmm enables the lowest disabled CPUs in order. Shrinking: the
     guest itself offlines and ejects each CPU above the target (vmm logs the
     eject, which only the guest's _EJ0 causes) as the step completes. The
-    harness's steps follow each other too fast for the guest's userspace
-    view to be sampled, so it is not checked here."""
+    guest's own view is guest_count_follows."""
     lines = [t for _, t in res.run.lines]
     oks = [i for i, t in enumerate(lines) if re.search(r"KATA-COMPAT resize ok ResizeVCPUs\(", t)]
     if len(oks) != len(RESIZE):
@@ -125,6 +127,50 @@ def guest_follows_resize(res):
                 return (f"resize {prev}->{n}: the guest ejected {ids}, "
                         f"expected {list(range(prev - 1, n - 1, -1))}")
         prev, start = n, end + 1
+    return None
+
+
+def _cpus(n):
+    """The guest's cpulist for CPUs 0..n-1, as /sys/devices/system/cpu prints it."""
+    return "0" if n == 1 else f"0-{n - 1}"
+
+
+# Console lines (through Kata's pty) and the harness's own lines reach the
+# serial log by different paths and can cross by a few ms.
+CROSS_S = 0.25
+
+
+def guest_count_follows(res):
+    """Each resize step: the harness saw n vCPU threads, and the guest itself
+    reported n CPUs online and enabled (`E2E state=0-(n-1)/0-(n-1)`), each
+    step's state after the previous step's, all before the stop step."""
+    lines = res.run.lines
+    oks = [(t, m) for t, x in lines
+           for m in [re.search(r"KATA-COMPAT resize ok ResizeVCPUs\((\d+)\).*"
+                               r"vcpu threads now (\d+) \(after ([\d.]+)s\)", x)] if m]
+    if [int(m.group(1)) for _, m in oks] != list(RESIZE):
+        return f"resize ok lines for {[int(m.group(1)) for _, m in oks]}, expected {list(RESIZE)}"
+    for _, m in oks:
+        if int(m.group(2)) != int(m.group(1)):
+            return (f"ResizeVCPUs({m.group(1)}): vcpu threads now {m.group(2)} "
+                    f"(after {m.group(3)} s), expected {m.group(1)}")
+    stop = next((t for t, x in lines if re.search(r"KATA-COMPAT stop (ok|FAIL)", x)), None)
+    if stop is None:
+        return "no stop step"
+    # The state of step i: after the previous step's state line, before the
+    # next step's ok line (or stop), give or take the crossing.
+    pos, prev = 0, BOOT_VCPUS
+    ends = [t for t, _ in oks[1:]] + [stop]
+    for n, end in zip(RESIZE, ends):
+        want = f"E2E state={_cpus(n)}/{_cpus(n)}"
+        hit = next((i for i in range(pos, len(lines))
+                    if lines[i][1].startswith("console| ") and lines[i][1].endswith(want)), None)
+        if hit is None:
+            return f"resize {prev}->{n}: the guest never printed '{want}' (after the previous step)"
+        if lines[hit][0] > end + CROSS_S:
+            return (f"resize {prev}->{n}: the guest printed '{want}' at {lines[hit][0]:.3f}, "
+                    f"after the next step started ({end:.3f})")
+        pos, prev = hit + 1, n
     return None
 
 
@@ -156,7 +202,7 @@ def _case(binary, agent):
     }
     # L1 needs tun for the tap; L2 loads virtio_net for the device it gets.
     extra = {"l1_modules": ("tun",), "guest_modules": NET_MODULES}
-    checks = [vmm_started_vm, every_step_ok, guest_follows_resize]
+    checks = [vmm_started_vm, every_step_ok, guest_follows_resize, guest_count_follows]
     # The guest never powers off: Kata's StopVM ends vmm (vmm.shutdown).
     guest_script = "e2e_onliner"
     if agent:
