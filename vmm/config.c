@@ -63,7 +63,7 @@ int vm_config_check(const struct vm_config *cfg, bool need_kernel, char *err, si
 		return -E2BIG;
 	}
 	if (cfg->nfs && !cfg->memory_shared) {
-		snprintf(err, errlen, "fs needs guest memory a backend can map: add --memory shared=on");
+		snprintf(err, errlen, "fs needs guest memory a backend can map: --memory shared=on (memory.shared in vm.create)");
 		return -EINVAL;
 	}
 	if (cfg->console == CONSOLE_FILE && (!cfg->console_path || !cfg->console_path[0])) {

@@ -3,11 +3,14 @@
  * Mapped: cpus.boot_vcpus/max_vcpus, memory.size, payload.kernel/initramfs/
  * cmdline, serial.mode, rng.src (virtio-rng; /dev/urandom when absent, as
  * cloud-hypervisor does), disks[] (virtio-blk: path, readonly, direct,
- * num_queues, queue_size, serial or else id). Accepted and ignored: settings
- * that only tune or describe (topology, hotplug_method/size, thp, mergeable,
- * prefault, num_pci_segments, landlock_enable). vsock (cid, socket) becomes
- * the virtio-vsock device with its hybrid vsock socket. Refused with a reason: what the guest would miss or what would
- * behave differently (devices vmm does not have, shared or huge-page memory,
+ * num_queues, queue_size, serial or else id), fs[] (virtio-fs with a
+ * vhost-user backend: tag, socket, num_queues, queue_size) and
+ * memory.shared (guest RAM a backend can map). Accepted and ignored:
+ * settings that only tune or describe (topology, hotplug_method/size, thp,
+ * mergeable, prefault, num_pci_segments, pci_segment, landlock_enable).
+ * vsock (cid, socket) becomes the virtio-vsock device with its hybrid vsock
+ * socket. Refused with a reason: what the guest would miss or what would
+ * behave differently (devices vmm does not have, huge-page memory,
  * confidential computing, firmware payloads).
  */
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include "devices/virtio/fs.h"
 #include "devices/virtio/vsock.h"
 #include "vmm/api/internal.h"
 
@@ -101,9 +105,7 @@ static int map_memory(json_object *mem, struct vm_config *cfg, char *err, size_t
 		return 0;
 	if (get_u64(mem, "size", &cfg->memory_bytes, err, errlen, "memory"))
 		return -EINVAL;
-	if (is_true(mem, "shared"))
-		return refuse(err, errlen, "memory.shared: shared guest memory (for virtio-fs or "
-			      "vhost-user) is not supported");
+	cfg->memory_shared = is_true(mem, "shared");	/* --memory shared=on */
 	if (is_true(mem, "hugepages"))
 		return refuse(err, errlen, "memory.hugepages: huge-page backed memory is not supported");
 	if (member(mem, "zones"))
@@ -249,10 +251,67 @@ static int map_disks(json_object *disks, struct vm_config *cfg, char *err, size_
 	return 0;
 }
 
+/* One FsConfig: the same limits as --fs. */
+static int map_one_fs(json_object *o, struct vm_fs_config *f, char *err, size_t errlen)
+{
+	json_object *tag = member(o, "tag"), *sock = member(o, "socket");
+	uint64_t nq = 1, qs = 1024;
+
+	memset(f, 0, sizeof(*f));
+	if (!json_object_is_type(o, json_type_object))
+		return snprintf(err, errlen, "fs[]: each entry must be an object"), -EINVAL;
+	if (!tag || !json_object_is_type(tag, json_type_string) || !json_object_get_string_len(tag) ||
+	    (size_t)json_object_get_string_len(tag) >= sizeof(f->tag))
+		return snprintf(err, errlen, "fs[].tag: 1 to %zu bytes", sizeof(f->tag) - 1), -EINVAL;
+	if (!sock || !json_object_is_type(sock, json_type_string) ||
+	    !json_object_get_string_len(sock) ||
+	    (size_t)json_object_get_string_len(sock) >= sizeof(f->socket))
+		return snprintf(err, errlen, "fs[].socket: a unix socket path of 1 to %zu bytes",
+				sizeof(f->socket) - 1), -EINVAL;
+	if (get_u64(o, "num_queues", &nq, err, errlen, "fs[]") ||
+	    get_u64(o, "queue_size", &qs, err, errlen, "fs[]"))
+		return -EINVAL;
+	if (nq < 1 || nq > VIRTIO_FS_MAX_REQUEST_QUEUES)
+		return snprintf(err, errlen, "fs[].num_queues: 1 to %u", VIRTIO_FS_MAX_REQUEST_QUEUES),
+		       -EINVAL;
+	if (qs < 2 || qs > 1024 || (qs & (qs - 1)))
+		return snprintf(err, errlen, "fs[].queue_size: a power of two from 2 to 1024"), -EINVAL;
+	strcpy(f->tag, json_object_get_string(tag));
+	strcpy(f->socket, json_object_get_string(sock));
+	f->num_queues = (unsigned)nq;
+	f->queue_size = (unsigned)qs;
+	return 0;
+}
+
+static int map_fs(json_object *fs, struct vm_config *cfg, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (!fs)
+		return 0;
+	if (!json_object_is_type(fs, json_type_array))
+		return snprintf(err, errlen, "fs must be an array"), -EINVAL;
+	n = json_object_array_length(fs);
+	if (n > VM_MAX_FS)
+		return snprintf(err, errlen, "fs: at most %u devices", VM_MAX_FS), -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int rc = map_one_fs(json_object_array_get_idx(fs, i), &cfg->fs[i], err, errlen);
+		if (rc)
+			return rc;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(cfg->fs[j].tag, cfg->fs[i].tag))
+				return snprintf(err, errlen, "fs[].tag '%s' is used twice",
+						cfg->fs[i].tag), -EINVAL;
+		}
+	}
+	cfg->nfs = (unsigned)n;
+	return 0;
+}
+
 /* Devices and features vmm does not have: refused when actually asked for. */
 static int check_unsupported(json_object *root, char *err, size_t errlen)
 {
-	static const char *const lists[] = { "net", "fs", "pmem", "devices",
+	static const char *const lists[] = { "net", "pmem", "devices",
 		"user_devices", "vdpa", "sgx_epc", "numa", "preserved_fds" };
 	static const char *const objects[] = { "balloon", "tpm", "rate_limit_groups" };
 	static const char *const flags[] = { "iommu", "pvpanic", "watchdog" };
@@ -328,6 +387,8 @@ int api_ch_config_parse(const char *json, size_t len, struct vm_config_owned *ou
 		rc = map_vsock(member(root, "vsock"), out, err, errlen);
 	if (!rc)
 		rc = map_disks(member(root, "disks"), &out->cfg, err, errlen);
+	if (!rc)
+		rc = map_fs(member(root, "fs"), &out->cfg, err, errlen);
 	if (!rc)
 		rc = map_serial(member(root, "serial"), out, err, errlen);
 	if (!rc && !payload) {

@@ -245,8 +245,7 @@ static void test_create_variations(void **state)
 	expect_refused("\"cid\":3", "\"cid\":2", "vsock.cid");
 	expect_refused("\"socket\":\"/w/clh.sock\"", "\"socket\":\"\"", "vsock.socket");
 	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"net\":[{\"tap\":\"t\"}]", "net");
-	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"fs\":[{\"tag\":\"t\"}]", "fs");
-	expect_refused("\"shared\":false", "\"shared\":true", "memory.shared");
+	expect_refused("\"watchdog\":false", "\"watchdog\":false,\"fs\":[{\"tag\":\"t\"}]", "fs[].socket");
 	expect_refused("\"hugepages\":false", "\"hugepages\":true", "hugepages");
 	expect_refused("\"kvm_hyperv\":false", "\"kvm_hyperv\":true", "kvm_hyperv");
 	expect_refused("\"tdx\":false", "\"tdx\":true", "confidential");
@@ -293,6 +292,97 @@ static void test_create_devices(void **state)
 	vm_config_owned_free(&c);
 }
 
+/* The Kata body with memory.shared as given and "fs":FS appended (NULL: none). */
+static int parse_fs(bool shared, const char *fs, struct vm_config_owned *c, char *err,
+		    size_t errlen)
+{
+	char buf[4096], *at;
+
+	snprintf(buf, sizeof(buf), "%s", kata_create);
+	at = strstr(buf, "\"shared\":false");
+	assert_non_null(at);
+	if (shared)
+		memcpy(at, "\"shared\":true ", 14);	/* the same length: a space */
+	at = strstr(buf, "\"watchdog\":false}");
+	assert_non_null(at);
+	snprintf(at, sizeof(buf) - (size_t)(at - buf), "\"watchdog\":false%s%s}\n",
+		 fs ? ",\"fs\":" : "", fs ? fs : "");
+	return parse(buf, c, err, errlen);
+}
+
+static void expect_fs_refused(const char *fs, const char *needle)
+{
+	struct vm_config_owned c;
+	char err[256] = "";
+
+	if (parse_fs(true, fs, &c, err, sizeof(err)) == 0) {
+		vm_config_owned_free(&c);
+		fail_msg("fs %s accepted", fs);
+	}
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+/*
+ * fs[] (Kata's shared directory through virtiofsd) becomes --fs, and
+ * memory.shared --memory shared=on; one without the other is what the
+ * command line refuses too.
+ */
+static void test_create_fs(void **state)
+{
+	static const char kata_fs[] = "[{\"tag\":\"kataShared\",\"socket\":\"/w/virtiofsd.sock\","
+				      "\"num_queues\":1,\"queue_size\":1024,\"pci_segment\":1}]";
+	struct vm_config_owned c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse_fs(true, kata_fs, &c, err, sizeof(err)), 0);
+	assert_true(c.cfg.memory_shared);
+	assert_int_equal(c.cfg.nfs, 1);
+	assert_string_equal(c.cfg.fs[0].tag, "kataShared");
+	assert_string_equal(c.cfg.fs[0].socket, "/w/virtiofsd.sock");
+	assert_int_equal(c.cfg.fs[0].num_queues, 1);
+	assert_int_equal(c.cfg.fs[0].queue_size, 1024);
+	vm_config_owned_free(&c);
+	/* Defaults as --fs: one request queue of 1024. Shared memory alone is fine. */
+	assert_int_equal(parse_fs(true, "[{\"tag\":\"a\",\"socket\":\"/s\"},{\"tag\":\"b\","
+				  "\"socket\":\"/t\",\"num_queues\":2,\"queue_size\":64}]",
+				  &c, err, sizeof(err)), 0);
+	assert_int_equal(c.cfg.nfs, 2);
+	assert_int_equal(c.cfg.fs[0].num_queues, 1);
+	assert_int_equal(c.cfg.fs[0].queue_size, 1024);
+	assert_int_equal(c.cfg.fs[1].num_queues, 2);
+	assert_int_equal(c.cfg.fs[1].queue_size, 64);
+	vm_config_owned_free(&c);
+	assert_int_equal(parse_fs(true, NULL, &c, err, sizeof(err)), 0);
+	assert_true(c.cfg.memory_shared);
+	assert_int_equal(c.cfg.nfs, 0);
+	vm_config_owned_free(&c);
+	assert_int_equal(parse_fs(false, "[]", &c, err, sizeof(err)), 0);
+	assert_false(c.cfg.memory_shared);
+	vm_config_owned_free(&c);
+
+	if (parse_fs(false, kata_fs, &c, err, sizeof(err)) == 0) {
+		vm_config_owned_free(&c);
+		fail_msg("fs without memory.shared accepted");
+	}
+	assert_non_null(strstr(err, "memory.shared"));
+	expect_fs_refused("[{\"tag\":\"t\"}]", "fs[].socket");
+	expect_fs_refused("[{\"socket\":\"/s\"}]", "fs[].tag");
+	expect_fs_refused("[{\"tag\":\"0123456789012345678901234567890123456\",\"socket\":\"/s\"}]",
+			  "fs[].tag");
+	expect_fs_refused("[{\"tag\":\"t\",\"socket\":\"/s\",\"num_queues\":0}]", "num_queues");
+	expect_fs_refused("[{\"tag\":\"t\",\"socket\":\"/s\",\"num_queues\":99}]", "num_queues");
+	expect_fs_refused("[{\"tag\":\"t\",\"socket\":\"/s\",\"queue_size\":1000}]", "power of two");
+	expect_fs_refused("[{\"tag\":\"t\",\"socket\":\"/s\"},{\"tag\":\"t\",\"socket\":\"/u\"}]",
+			  "used twice");
+	expect_fs_refused("{\"tag\":\"t\",\"socket\":\"/s\"}", "array");
+	expect_fs_refused("[7]", "object");
+	expect_fs_refused("[{\"tag\":\"a\",\"socket\":\"/s\"},{\"tag\":\"b\",\"socket\":\"/s\"},"
+			  "{\"tag\":\"c\",\"socket\":\"/s\"},{\"tag\":\"d\",\"socket\":\"/s\"},"
+			  "{\"tag\":\"e\",\"socket\":\"/s\"}]", "at most");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_create_kata_body),
 		cmocka_unit_test(test_create_variations),
 		cmocka_unit_test(test_create_devices),
+		cmocka_unit_test(test_create_fs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
