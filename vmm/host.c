@@ -144,6 +144,29 @@ static int h_create(void *o, struct vm_config_owned *c, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * The tap fds vm.add-net stored belong to the created configuration until
+ * vm.boot hands them to the VM; a VM shut down before it boots closes them.
+ */
+static void forget_net_fds(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_net; i++) {
+		for (unsigned j = 0; j < cfg->net[i].nfds; j++)
+			cfg->net[i].fds[j] = -1;
+	}
+}
+
+static void close_net_fds(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_net; i++) {
+		for (unsigned j = 0; j < cfg->net[i].nfds; j++) {
+			if (cfg->net[i].fds[j] >= 0)
+				close(cfg->net[i].fds[j]);
+		}
+	}
+	forget_net_fds(cfg);
+}
+
 static int h_boot(void *o, char *err, size_t errlen)
 {
 	struct run_ctx *rc = o;
@@ -178,6 +201,7 @@ static int h_boot(void *o, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	r = vm_create(vm, &rc->created.cfg, rc->hv, err, errlen);
+	forget_net_fds(&rc->created.cfg);	/* the VM's devices took them, or closed them */
 	if (r) {
 		vm_destroy(vm);
 		free(vm);
@@ -268,7 +292,9 @@ void host_fini(struct run_ctx *rc)
 	if (rc->hv)
 		rc->hv->ops->destroy(rc->hv);
 	rc->hv = NULL;
-	if (rc->have_config)
+	if (rc->have_config) {
+		close_net_fds(&rc->created.cfg);	/* never booted: still ours */
 		vm_config_owned_free(&rc->created);
+	}
 	rc->have_config = false;
 }
