@@ -1,0 +1,91 @@
+/*
+ * The vCPU count target (vmm/cpu_target.c) on the real VM and its hotplug
+ * state machine (fake hypervisor): an add step is held while the guest has
+ * not taken the insert event (the CPU is insert-pending), and the walk goes
+ * on once the guest's scan acknowledges it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <event2/event.h>
+
+#include "vmm/cpu_target.h"
+#include "testvm.h"
+
+/* Run the loop for ms milliseconds (the target's timer fires every 10 ms). */
+static void spin(struct event_base *base, unsigned ms)
+{
+	const struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	assert_int_equal(event_base_loopexit(base, &tv), 0);
+	assert_true(event_base_dispatch(base) >= 0);
+}
+
+static void ack_insert(struct testvm *t, unsigned cpu)
+{
+	mmio_write(t, 0, CPUHP_BASE + CPUHP_REG_SELECT, 4, cpu);
+	mmio_write(t, 0, CPUHP_BASE + CPUHP_REG_COMMAND, 4, CPUHP_CMD_CLEAR_INSERT);
+}
+
+static void test_add_waits_for_insert_pending(void **state)
+{
+	struct testvm t;
+	struct event_base *base = event_base_new();
+	struct cpu_target *ct;
+	struct cpu_target_status st;
+
+	(void)state;
+	assert_non_null(base);
+	create_ok(&t, &acpi_2_4);
+	start_ok(&t);
+	assert_int_equal(cpu_target_new(&ct, base, &vm_api_ops, t.vm), 0);
+	cpu_target_set_timeouts(ct, 100, 1000);
+	assert_int_equal(cpu_target_set(ct, 4), 0);
+
+	/* One CPU enabled, then held: vcpu2 is insert-pending, vcpu3 not added. */
+	spin(base, 50);
+	assert_true(testvm_cpu(&t, 2).enabled);
+	assert_int_equal(testvm_cpu(&t, 2).pending, CPU_PENDING_INSERT);
+	assert_string_equal(testvm_cpu(&t, 2).state, "insert-pending");
+	assert_false(testvm_cpu(&t, 3).enabled);
+	cpu_target_status(ct, &st);
+	assert_int_equal(st.state, CPU_TARGET_CONVERGING);
+	/* Past the acknowledgement wait it says which CPU it waits for. */
+	spin(base, 200);
+	assert_false(testvm_cpu(&t, 3).enabled);
+	cpu_target_status(ct, &st);
+	assert_int_equal(st.state, CPU_TARGET_CONVERGING);
+	assert_non_null(strstr(st.reason, "waiting for the guest to take the hotplug event of vcpu2"));
+
+	/* The guest's scan takes it: vcpu3 follows, held the same way. */
+	ack_insert(&t, 2);
+	spin(base, 50);
+	assert_int_equal(testvm_cpu(&t, 2).pending, CPU_PENDING_NONE);
+	assert_true(testvm_cpu(&t, 3).enabled);
+	assert_int_equal(testvm_cpu(&t, 3).pending, CPU_PENDING_INSERT);
+	cpu_target_status(ct, &st);
+	assert_string_equal(st.reason, "");
+	ack_insert(&t, 3);
+	spin(base, 50);
+	cpu_target_status(ct, &st);
+	assert_int_equal(st.state, CPU_TARGET_IDLE);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_ENABLED, 2), 1);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_ENABLED, 3), 1);
+
+	cpu_target_free(ct);
+	testvm_finish(&t);
+	event_base_free(base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_waits_for_insert_pending),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
