@@ -30,6 +30,10 @@ static void on_request(void *arg, struct http_request *req)
 	CHECK(!req->body || strlen(req->body) <= req->body_len);
 	if (req->body && api_ch_config_parse(req->body, req->body_len, &conf, err, sizeof(err)) == 0) {
 		CHECK(conf.cfg.kernel && conf.cfg.boot_cpus >= 1 && conf.cfg.boot_cpus <= conf.cfg.max_cpus);
+		CHECK(conf.cfg.nfs <= VM_MAX_FS && (!conf.cfg.nfs || conf.cfg.memory_shared));
+		for (unsigned i = 0; i < conf.cfg.nfs; i++)
+			CHECK(conf.cfg.fs[i].tag[0] && conf.cfg.fs[i].socket[0] &&
+			      conf.cfg.fs[i].num_queues >= 1 && conf.cfg.fs[i].queue_size <= 1024);
 		vm_config_owned_free(&conf);
 	}
 }

@@ -61,6 +61,9 @@ static void check_all(const struct psci_cpus *cpus)
 			  c->power == PSCI_POWER_ON, "illegal power state", i);
 		invariant(c->hp != CPU_HP_DISABLED || c->power == PSCI_POWER_OFF,
 			  "a disabled vCPU is powered", i);
+		/* Thread names ("vcpuN") follow this: an ejected CPU is not in use. */
+		invariant(c->hp != CPU_HP_DISABLED || !c->started, "a disabled vCPU counts as started", i);
+		invariant(c->power == PSCI_POWER_OFF || c->started, "a powered vCPU was never started", i);
 		invariant(c->mpidr == arm64_mpidr_of_vcpu(i), "MPIDR changed", i);
 		if (first < 0 && cpu_hp_has_event(c->hp))
 			first = (int)i;
@@ -140,7 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < cpus.count; i++)
 		cpu[i] = (struct psci_cpu){ .mpidr = arm64_mpidr_of_vcpu(i),
 					    .hp = i < boot ? CPU_HP_ENABLED : CPU_HP_DISABLED,
-					    .power = i == 0 ? PSCI_POWER_ON : PSCI_POWER_OFF };
+					    .power = i == 0 ? PSCI_POWER_ON : PSCI_POWER_OFF,
+					    .started = i == 0 };	/* as vm_start */
 	check_all(&cpus);
 	while (end - p >= 3) {
 		uint8_t op = *p++, a = *p++, b = *p++;
