@@ -151,8 +151,9 @@ def programs(threads):
     }
 
 
-def parse_run(run):
-    """{workload: {"mbps", "iops", "ops", "exits", "mmio_user", "mmio_kernel"}} for one run."""
+def kvm_phases(run):
+    """The KVM counters WRAP printed at one run's phase lines, as a function
+    phase name -> (host seconds, {counter: increase}), (None, None) if missing."""
     snaps = {}
     for ev in run.l1.get("kvmstat", []):
         head, *kv = ev.value.split()
@@ -166,7 +167,12 @@ def parse_run(run):
         if not b or not e:
             return None, None
         return e[0] - b[0], {k: e[1][k] - b[1].get(k, 0) for k in e[1]}
+    return delta
 
+
+def parse_run(run):
+    """{workload: {"mbps", "iops", "ops", "exits", "mmio_user", "mmio_kernel"}} for one run."""
+    delta = kvm_phases(run)
     idle_t, idle = delta("idle")
     out = {}
     for name, _ in WORKLOADS:
