@@ -22,6 +22,7 @@ struct acpi_cpu {
 struct acpi_virtio {
 	uint64_t base, size;
 	uint32_t gsi;			/* GIC INTID */
+	bool edge;			/* edge-triggered, else level */
 };
 
 #define ACPI_MAX_VIRTIO 32

@@ -66,7 +66,8 @@ static struct aml *dsdt_ged(struct aml_ctx *ctx, const struct acpi_platform *p)
 
 /*
  * Device (VRnn): a virtio-mmio transport, as Linux's virtio_mmio driver
- * matches it (LNRO0005): the window and its level-triggered interrupt.
+ * matches it (LNRO0005): the window and its interrupt, level-triggered or,
+ * for a device whose backend raises the line itself, edge-triggered.
  * _CCA 1: DMA is cache-coherent.
  */
 static struct aml *dsdt_virtio(struct aml_ctx *ctx, const struct acpi_virtio *v, unsigned uid)
@@ -81,8 +82,8 @@ static struct aml *dsdt_virtio(struct aml_ctx *ctx, const struct acpi_virtio *v,
 	aml_append(dev, aml_name_decl(ctx, "_UID", aml_int(ctx, uid)));
 	aml_append(dev, aml_name_decl(ctx, "_CCA", aml_int(ctx, 1)));
 	aml_append(crs, aml_memory32_fixed(ctx, v->base, v->size, AML_READ_WRITE));
-	aml_append(crs, aml_interrupt(ctx, AML_RESOURCE_CONSUMER, AML_LEVEL, AML_ACTIVE_HIGH,
-				      AML_EXCLUSIVE, &v->gsi, 1));
+	aml_append(crs, aml_interrupt(ctx, AML_RESOURCE_CONSUMER, v->edge ? AML_EDGE : AML_LEVEL,
+				      AML_ACTIVE_HIGH, AML_EXCLUSIVE, &v->gsi, 1));
 	aml_append(dev, aml_name_decl(ctx, "_CRS", crs));
 	return dev;
 }

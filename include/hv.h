@@ -102,7 +102,8 @@ struct hv_ops {
 	 * Signalling fd asserts the SPI. With resample_fd >= 0 the line is
 	 * level-triggered: it stays asserted until the guest EOIs it, then it is
 	 * lowered and resample_fd is signalled (so the device can raise it again).
-	 * With resample_fd < 0 each signal is an edge. NULL or -ENOSYS: not supported.
+	 * With resample_fd < 0 each signal is an edge. Several fds may signal
+	 * the same SPI. NULL or -ENOSYS: not supported.
 	 */
 	int (*irqfd)(struct hv *hv, unsigned spi, int fd, int resample_fd) WUR;
 	/* With caps.pmu, after create_gic: the PMU overflow interrupt is PPI ppi (INTID). */

@@ -258,6 +258,7 @@ int boot_prepare(struct vm *vm, char *err, size_t errlen)
 			.base = vm->virtio[i].slot.base,
 			.size = VIRTIO_MMIO_STRIDE,
 			.spi = vm->virtio[i].slot.spi,
+			.edge = vm->virtio[i].slot.edge,
 		};
 	struct gic_redist_region rd[GIC_REDIST_MAX_REGIONS];
 	fp.nr_gicr = layout_redist_regions(vm->cfg.max_cpus, rd);

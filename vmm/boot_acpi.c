@@ -50,6 +50,7 @@ void boot_acpi_platform(const struct vm_config *cfg, bool pmu, struct acpi_cpu *
 			.base = plan[i].base,
 			.size = VIRTIO_MMIO_STRIDE,
 			.gsi = GIC_SPI_BASE + plan[i].spi,
+			.edge = plan[i].edge,
 		};
 	/* acpi_build refuses a platform without GICR (max_cpus out of range). */
 	for (unsigned i = 0; i < nr_rd && i < ACPI_MAX_GICR; i++) {

@@ -99,20 +99,47 @@ static void wire_notify(struct vm *vm, const struct vm_virtio_slot *s, struct vi
 		       v->ops->name, (unsigned long long)s->base, strerror(-r));
 }
 
-/* The level-triggered line: irqfd with a resample fd (docs/virtio.md). */
+/*
+ * The device's line (docs/virtio.md): level-triggered, an irqfd with a
+ * resample fd; or edge-triggered, an irqfd without one, each signal a pulse.
+ */
 static int wire_irq(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *v,
 		    char *err, size_t errlen)
 {
 	const struct hv_ops *ops = vm->hv->ops;
-	int r = ops->irqfd ? ops->irqfd(vm->hv, s->spi, v->irq_fd, v->resample_fd) : -ENOSYS;
+	int resample_fd = s->edge ? -1 : v->resample_fd;
+	int r = ops->irqfd ? ops->irqfd(vm->hv, s->spi, v->irq_fd, resample_fd) : -ENOSYS;
 
 	if (r) {
 		snprintf(err, errlen, "%s@0x%llx: cannot attach its interrupt (irqfd on SPI %u): %s",
 			 v->ops->name, (unsigned long long)s->base, s->spi, strerror(-r));
 		return r;
 	}
-	virtio_mmio_set_resample(v, true);
+	virtio_mmio_set_resample(v, !s->edge);
 	return 0;
+}
+
+/*
+ * A backend outside the VMM signals call_fd[q] when it used buffers: make
+ * each one an irqfd on the (edge) SPI so completions never wake the VMM.
+ * If the hypervisor refuses, the I/O thread relays them instead; an irqfd
+ * already registered then also pulses the line, which costs the guest one
+ * more look at its rings.
+ */
+static void wire_calls(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *v)
+{
+	const struct hv_ops *ops = vm->hv->ops;
+	int r = ops->irqfd && s->edge ? 0 : -ENOSYS;
+
+	if (!v->ops->external_queues)
+		return;
+	for (unsigned q = 0; r == 0 && q < v->ops->num_queues; q++)
+		r = ops->irqfd(vm->hv, s->spi, v->call_fd[q], -1);
+	if (r == 0)
+		r = virtio_mmio_set_direct_calls(v);
+	if (r)
+		vm_log(vm, "%s@0x%llx: backend calls relayed by its I/O thread (no irqfd: %s)",
+		       v->ops->name, (unsigned long long)s->base, strerror(-r));
 }
 
 int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virtio_mmio *v,
@@ -134,6 +161,7 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virti
 	if ((r = wire_irq(vm, s, v, err, errlen)))
 		goto fail;
 	wire_notify(vm, s, v);
+	wire_calls(vm, s, v);
 	if ((r = virtio_mmio_start(v))) {
 		snprintf(err, errlen, "cannot start the %s I/O thread: %s", v->ops->name, strerror(-r));
 		goto fail;
@@ -289,12 +317,16 @@ void vm_virtio_destroy_all(struct vm *vm)
 		struct virtio_mmio_stats st;
 		virtio_mmio_stop(vm->virtio[i].vdev);
 		virtio_mmio_get_stats(vm->virtio[i].vdev, &st);
+		char calls[96] = "";
+		if (vm->virtio[i].vdev->ops->external_queues)
+			snprintf(calls, sizeof(calls), ", %llu backend calls relayed (call irqfds %s)",
+				 (unsigned long long)st.relayed_calls, st.direct_calls ? "on" : "off");
 		vm_log(vm, "%s@0x%llx: %llu queue notifications on its I/O thread, %llu on vCPU threads "
-		       "(ioeventfd %s), %llu interrupts, %llu resets, %llu failures",
+		       "(ioeventfd %s), %llu interrupts, %llu resets, %llu failures%s",
 		       vm->virtio[i].name, (unsigned long long)vm->virtio[i].slot.base,
 		       (unsigned long long)st.notifies, (unsigned long long)st.vcpu_notifies,
 		       st.ioeventfd ? "on" : "off", (unsigned long long)st.interrupts,
-		       (unsigned long long)st.resets, (unsigned long long)st.failures);
+		       (unsigned long long)st.resets, (unsigned long long)st.failures, calls);
 	}
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		vm->virtio[i].destroy(vm->virtio[i].dev);

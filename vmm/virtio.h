@@ -2,11 +2,13 @@
  * The VM's virtio-mmio devices: which ones a configuration has and where
  * (the plan, a pure function of the configuration shared by the device
  * setup, the device tree and the ACPI tables), and how a device is wired to
- * the hypervisor (ioeventfd per queue, irqfd with resample on its SPI).
+ * the hypervisor (ioeventfd per queue, irqfd with resample on its SPI, or
+ * for a vhost-user device edge irqfds: the VMM's and the backend's call fds).
  */
 #ifndef VMM_VIRTIO_H
 #define VMM_VIRTIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "compiler.h"
@@ -30,6 +32,7 @@ struct vm_virtio_slot {
 	unsigned slot;		/* window VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_STRIDE */
 	uint64_t base;
 	unsigned spi;		/* VIRTIO_SPI_BASE + slot */
+	bool edge;		/* SPI edge-triggered (else level with resample) */
 };
 
 /*

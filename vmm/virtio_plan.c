@@ -11,6 +11,8 @@ static unsigned place(struct vm_virtio_slot *out, unsigned n, enum vm_virtio_kin
 		.slot = n,
 		.base = VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_STRIDE,
 		.spi = VIRTIO_SPI_BASE + n,
+		/* A vhost-user backend's call eventfds pulse the line: edge (docs/virtio.md). */
+		.edge = kind == VM_VIRTIO_FS,
 	};
 	return n + 1;
 }

@@ -13,6 +13,7 @@
 /* GIC interrupt specifier: type (0 SPI, 1 PPI), number, flags. */
 #define GIC_FDT_SPI		0
 #define GIC_FDT_PPI		1
+#define IRQ_EDGE_RISING		1
 #define IRQ_LEVEL_HIGH		4
 
 /* Every libfdt call below goes through this to keep the first error. */
@@ -157,7 +158,10 @@ static int add_devices(void *fdt, const struct fdt_params *p)
 	return fdt_end_node(fdt);
 }
 
-/* Level-triggered (virtio-mmio's InterruptStatus/ACK); coherent DMA, as on any KVM guest. */
+/*
+ * Level-triggered (virtio-mmio's InterruptStatus/ACK), or edge for a device
+ * whose backend raises the line itself; coherent DMA, as on any KVM guest.
+ */
 static int add_virtio(void *fdt, const struct fdt_params *p)
 {
 	char name[32];
@@ -168,7 +172,8 @@ static int add_virtio(void *fdt, const struct fdt_params *p)
 		TRY(fdt_begin_node(fdt, name));
 		TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
 		TRY(prop_u64_pairs(fdt, "reg", (uint64_t[]){ v->base, v->size }, 2));
-		TRY(add_irq(fdt, "interrupts", (uint32_t[]){ GIC_FDT_SPI, v->spi, IRQ_LEVEL_HIGH }, 3));
+		uint32_t type = v->edge ? IRQ_EDGE_RISING : IRQ_LEVEL_HIGH;
+		TRY(add_irq(fdt, "interrupts", (uint32_t[]){ GIC_FDT_SPI, v->spi, type }, 3));
 		TRY(fdt_property(fdt, "dma-coherent", NULL, 0));
 		TRY(fdt_end_node(fdt));
 	}

@@ -19,6 +19,7 @@ struct fdt_uefi_params {
 struct fdt_virtio {
 	uint64_t base, size;
 	uint32_t spi;
+	bool edge;		/* IRQ_TYPE_EDGE_RISING, else IRQ_TYPE_LEVEL_HIGH */
 };
 
 #define FDT_MAX_VIRTIO 32

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 static void fs_config_read(void *opaque, uint32_t off, void *buf, unsigned len)
@@ -48,7 +47,7 @@ static int start_ring(struct virtio_fs *fs, unsigned q)
 	if ((e = vhu_set_vring(&fs->vu, VHU_SET_VRING_NUM, q, r->num)) ||
 	    (e = vhu_set_vring(&fs->vu, VHU_SET_VRING_BASE, q, 0)) ||
 	    (e = vhu_set_vring_addr(&fs->vu, &a)) ||
-	    (e = vhu_set_vring_fd(&fs->vu, VHU_SET_VRING_CALL, q, fs->call_fd[q])) ||
+	    (e = vhu_set_vring_fd(&fs->vu, VHU_SET_VRING_CALL, q, v->call_fd[q])) ||
 	    (e = vhu_set_vring_fd(&fs->vu, VHU_SET_VRING_KICK, q, v->notify_fd[q])))
 		return e;
 	fs->started[q] = true;
@@ -112,17 +111,6 @@ static void fs_reset(void *opaque)
 	}
 }
 
-/* The backend used buffers on a queue: interrupt the driver. */
-static void on_call(void *opaque, int fd, uint32_t events)
-{
-	struct virtio_fs *fs = opaque;
-	uint64_t n;
-
-	(void)events;
-	if (read(fd, &n, sizeof(n)) == sizeof(n))
-		virtio_mmio_interrupt(&fs->vdev);
-}
-
 /* The backend closed its socket: the device fails, the VM goes on. */
 static void on_hup(void *opaque, int fd, uint32_t events)
 {
@@ -147,8 +135,6 @@ int virtio_fs_init(struct virtio_fs *fs, const struct virtio_mmio_config *cfg,
 
 	memset(fs, 0, sizeof(*fs));
 	fs->ram_fd = p->ram_fd;
-	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
-		fs->call_fd[q] = -1;
 	snprintf(fs->socket, sizeof(fs->socket), "%s", p->socket);
 	strncpy((char *)fs->config, p->tag, VIRTIO_FS_TAG_LEN);	/* not NUL-terminated when 36 bytes */
 	memcpy(fs->config + VIRTIO_FS_TAG_LEN, &nreq, 4);
@@ -185,14 +171,8 @@ int virtio_fs_init(struct virtio_fs *fs, const struct virtio_mmio_config *cfg,
 		vhu_close(&fs->vu);
 		return e;
 	}
-	for (unsigned q = 0; q < fs->ops.num_queues && !e; q++) {
-		fs->call_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		e = fs->call_fd[q] < 0 ? -errno : virtio_mmio_watch(&fs->vdev, fs->call_fd[q], EPOLLIN, on_call, fs);
-	}
-	if (!e)
-		e = virtio_mmio_watch(&fs->vdev, fs->vu.fd, EPOLLRDHUP, on_hup, fs);
-	if (e) {
-		init_err(fs, err, errlen, "eventfds", e);
+	if ((e = virtio_mmio_watch(&fs->vdev, fs->vu.fd, EPOLLRDHUP, on_hup, fs))) {
+		init_err(fs, err, errlen, "watching the socket", e);
 		virtio_fs_destroy(fs);
 	}
 	return e;
@@ -201,10 +181,5 @@ int virtio_fs_init(struct virtio_fs *fs, const struct virtio_mmio_config *cfg,
 void virtio_fs_destroy(struct virtio_fs *fs)
 {
 	virtio_mmio_destroy(&fs->vdev);
-	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
-		if (fs->call_fd[q] >= 0)
-			close(fs->call_fd[q]);
-		fs->call_fd[q] = -1;
-	}
 	vhu_close(&fs->vu);
 }

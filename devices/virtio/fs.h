@@ -4,10 +4,10 @@
  * and the number of request queues) and hands the queues to the backend at
  * DRIVER_OK: guest memory (a memfd, --memory shared=on), each ring's size,
  * addresses (in the VMM's mapping), kick eventfd (the queue's notify
- * eventfd, a KVM ioeventfd) and call eventfd. Requests then go from the
- * guest to the backend without the VMM; a call eventfd signal makes the
- * device's I/O thread latch InterruptStatus and raise the irqfd (virtio-mmio
- * has no per-queue interrupt the backend could raise alone).
+ * eventfd, a KVM ioeventfd) and call eventfd (the transport's call_fd[q],
+ * a KVM irqfd on the device's edge-triggered SPI when the hypervisor takes
+ * it, else relayed by the I/O thread). Requests and completions then go
+ * between the guest and the backend without the VMM.
  *
  * A backend that closes its socket fails the device (DEVICE_NEEDS_RESET,
  * one log line); the VM keeps running.
@@ -23,7 +23,7 @@
 
 #define VIRTIO_FS_TAG_LEN	36
 #define VIRTIO_FS_CONFIG_SIZE	(VIRTIO_FS_TAG_LEN + 4)
-#define VIRTIO_FS_MAX_REQUEST_QUEUES	(VIRTIO_MMIO_MAX_WATCH - 2)	/* a call fd each, + hiprio's, + the socket */
+#define VIRTIO_FS_MAX_REQUEST_QUEUES	6	/* + hiprio: within VIRTIO_MMIO_MAX_QUEUES */
 #define VIRTIO_FS_DEFAULT_QUEUE_SIZE	1024
 /* Start-up handshake and each later exchange (on the thread that asks). */
 #define VIRTIO_FS_TIMEOUT_MS	1000
@@ -42,7 +42,6 @@ struct virtio_fs {
 	struct vhost_user vu;
 	uint8_t config[VIRTIO_FS_CONFIG_SIZE];
 	int ram_fd;
-	int call_fd[VIRTIO_MMIO_MAX_QUEUES];
 	bool started[VIRTIO_MMIO_MAX_QUEUES];	/* ring handed to the backend */
 	bool dead;			/* the backend closed its socket */
 	char socket[108];

@@ -237,6 +237,18 @@ static void notify_from_vcpu(struct virtio_mmio *v, uint32_t q)
 	vmmio_kick(v, q);	/* the I/O thread serves it: no data path here */
 }
 
+/*
+ * Lock held. With direct calls a backend's completion interrupts the guest
+ * without the VMM knowing: report VRING while the device runs, so the driver
+ * always checks its rings (Linux's vm_interrupt looks at them only when it
+ * is set).
+ */
+static uint32_t interrupt_status(const struct virtio_mmio *v)
+{
+	bool vring = v->direct_calls && (v->status & VIRTIO_STATUS_DRIVER_OK);
+	return __atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST) | (vring ? VIRTIO_MMIO_INT_VRING : 0);
+}
+
 static uint32_t read_reg(struct virtio_mmio *v, uint64_t off)
 {
 	unsigned q = v->queue_sel;
@@ -252,6 +264,7 @@ static uint32_t read_reg(struct virtio_mmio *v, uint64_t off)
 		       (uint32_t)(offered(v) >> (32 * v->dev_features_sel));
 	case VIRTIO_MMIO_QUEUE_NUM_MAX: return have_q ? v->ops->queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return have_q && v->qreg[q].ready;
+	case VIRTIO_MMIO_INTERRUPT_STATUS: return interrupt_status(v);	/* direct calls only */
 	case VIRTIO_MMIO_STATUS: return v->status;
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
@@ -297,7 +310,8 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 	struct virtio_mmio *v = opaque;
 	uint64_t value = 0;
 
-	if (off == VIRTIO_MMIO_INTERRUPT_STATUS)
+	/* direct_calls is fixed before any vCPU runs; such a device needs the status (lock). */
+	if (off == VIRTIO_MMIO_INTERRUPT_STATUS && !v->direct_calls)
 		return size == 4 ? __atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST) : 0;
 	pthread_mutex_lock(&v->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {

@@ -10,7 +10,10 @@
  * device's SPI, with a resample eventfd: the line is level-triggered as
  * virtio-mmio's InterruptStatus/InterruptACK expects (see docs/virtio.md);
  * those two registers are served without the lock, so a vCPU in the guest's
- * interrupt handler never waits for the I/O thread's batch.
+ * interrupt handler never waits for the I/O thread's batch. An
+ * external_queues device's line is edge-triggered instead, so that its
+ * backend's call eventfds can be irqfds too (virtio_mmio_set_direct_calls;
+ * its InterruptStatus reads then take the lock).
  * Without ioeventfd (virtio_mmio_set_ioeventfd(false)) a QueueNotify write
  * on a vCPU thread only signals the same eventfd, and is counted.
  *
@@ -26,6 +29,8 @@
  *      them and calls virtio_mmio_used(vdev, q) to interrupt the driver if
  *      it wants; extra fds (a backend's completion eventfd, a source that
  *      was not readable) go into the same loop with virtio_mmio_watch();
+ *      a device whose queues a separate process serves sets
+ *      external_queues and hands that process notify_fd[] and call_fd[];
  *   4. a callback that finds the driver misbehaving (or gets a negative
  *      virtq_pop) returns a negative errno or calls virtio_mmio_fail(): the
  *      device sets DEVICE_NEEDS_RESET, raises a configuration interrupt,
@@ -102,8 +107,8 @@ struct virtio_dev_ops {
 	uint32_t config_size;		/* bytes of device config space, <= VIRTIO_MMIO_CONFIG_MAX */
 	/*
 	 * The queues are served outside the VMM (a vhost-user backend reads
-	 * notify_fd[] itself): the I/O thread does not poll notify_fd[] and
-	 * queue_notify is never called.
+	 * notify_fd[] itself and signals call_fd[] when it used buffers): the
+	 * I/O thread does not poll notify_fd[] and queue_notify is never called.
 	 */
 	bool external_queues;
 
@@ -135,11 +140,13 @@ struct virtio_mmio_stats {
 	uint64_t notifies;		/* queue notifications served on the I/O thread */
 	uint64_t vcpu_notifies;		/* QueueNotify writes that reached a vCPU thread */
 	uint64_t interrupts;		/* irqfd signals */
+	uint64_t relayed_calls;		/* call_fd[] signals the I/O thread turned into interrupts */
 	uint64_t resets;
 	uint64_t failures;		/* times DEVICE_NEEDS_RESET was set */
 	/* Filled by virtio_mmio_get_stats() only: */
 	uint32_t status;		/* device status register */
 	bool ioeventfd;			/* notifications bypass the vCPU threads */
+	bool direct_calls;		/* call_fd[] are irqfds: completions bypass the VMM */
 };
 
 typedef void (*virtio_fd_fn)(void *opaque, int fd, uint32_t events);
@@ -180,6 +187,15 @@ struct virtio_mmio {
 	int resample_fd;
 	bool ioeventfd;			/* notify_fd[] are KVM ioeventfds */
 	bool resample;			/* resample_fd is wired (level-triggered line) */
+	/*
+	 * external_queues only: one call eventfd per queue, which the backend
+	 * signals when it used buffers. By default the I/O thread relays a
+	 * signal (InterruptStatus.VRING + irq_fd); with direct_calls they are
+	 * irqfds on the device's (edge-triggered) SPI and the I/O thread never
+	 * sees them (docs/virtio.md, "virtio-fs and vhost-user").
+	 */
+	int call_fd[VIRTIO_MMIO_MAX_QUEUES];
+	bool direct_calls;
 
 	/* The I/O thread. */
 	int epoll_fd;
@@ -199,6 +215,13 @@ int virtio_mmio_init(struct virtio_mmio *vdev, const struct virtio_mmio_config *
 void virtio_mmio_set_ioeventfd(struct virtio_mmio *vdev, bool on);
 /* Whether the hypervisor resamples irq_fd (level line); false: edge, one signal per event. */
 void virtio_mmio_set_resample(struct virtio_mmio *vdev, bool on);
+/*
+ * external_queues devices: call_fd[] are irqfds on the device's edge-triggered
+ * SPI; the I/O thread stops relaying them and InterruptStatus reads report
+ * the VRING bit whenever DRIVER_OK is set (the driver then checks every ring;
+ * one with nothing used costs a look). Before virtio_mmio_start().
+ */
+int virtio_mmio_set_direct_calls(struct virtio_mmio *vdev) WUR;
 /* Start / stop the I/O thread. */
 int virtio_mmio_start(struct virtio_mmio *vdev) WUR;
 void virtio_mmio_stop(struct virtio_mmio *vdev);
@@ -215,7 +238,7 @@ bool virtio_mmio_running(const struct virtio_mmio *vdev);
 uint64_t virtio_mmio_features(const struct virtio_mmio *vdev);
 /* Chains were pushed on queue q: interrupt the driver if it asked for it. */
 void virtio_mmio_used(struct virtio_mmio *vdev, unsigned q);
-/* Latch InterruptStatus.VRING and interrupt (a backend outside the VMM used a buffer). */
+/* Latch InterruptStatus.VRING and interrupt, while the device runs (chains used outside virtq). */
 void virtio_mmio_interrupt(struct virtio_mmio *vdev);
 /* The config space changed: bump the generation, raise a config interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *vdev);

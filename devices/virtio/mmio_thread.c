@@ -1,6 +1,7 @@
 /*
  * The data path of a virtio-mmio device: its I/O thread, an epoll loop over
- * the queue notify eventfds, the interrupt resample eventfd and the fds the
+ * the queue notify eventfds, the interrupt resample eventfd, the call
+ * eventfds of an external backend (unless they are irqfds) and the fds the
  * device watches. Also the interrupt side: InterruptStatus and the irqfd.
  */
 #include "devices/virtio/mmio.h"
@@ -14,7 +15,7 @@
 #include <unistd.h>
 
 /* epoll data: what became ready. */
-enum { EV_STOP = 1, EV_NOTIFY, EV_RESAMPLE, EV_WATCH };
+enum { EV_STOP = 1, EV_NOTIFY, EV_RESAMPLE, EV_CALL, EV_WATCH };
 #define EV_TAG(kind, idx)	((uint64_t)(kind) << 32 | (idx))
 
 static void signal_fd(int fd)
@@ -61,6 +62,31 @@ void virtio_mmio_interrupt(struct virtio_mmio *v)
 		vmmio_raise(v, VIRTIO_MMIO_INT_VRING);
 }
 
+/* The relay: an external backend used buffers on a queue and signalled its call eventfd. */
+static void relay_call(struct virtio_mmio *v, unsigned q)
+{
+	drain_fd(v->call_fd[q]);
+	pthread_mutex_lock(&v->lock);
+	if (!v->failed && (v->status & VIRTIO_STATUS_DRIVER_OK))
+		v->stats.relayed_calls++;
+	virtio_mmio_interrupt(v);
+	pthread_mutex_unlock(&v->lock);
+}
+
+int virtio_mmio_set_direct_calls(struct virtio_mmio *v)
+{
+	if (!v->ops->external_queues || v->thread_started)
+		return -EINVAL;
+	for (unsigned q = 0; q < v->ops->num_queues; q++) {
+		if (epoll_ctl(v->epoll_fd, EPOLL_CTL_DEL, v->call_fd[q], NULL) < 0)
+			return -errno;
+	}
+	pthread_mutex_lock(&v->lock);
+	v->direct_calls = true;
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
 void virtio_mmio_set_ioeventfd(struct virtio_mmio *v, bool on)
 {
 	pthread_mutex_lock(&v->lock);
@@ -81,6 +107,7 @@ void virtio_mmio_get_stats(struct virtio_mmio *v, struct virtio_mmio_stats *out)
 	*out = v->stats;
 	out->status = v->status;
 	out->ioeventfd = v->ioeventfd;
+	out->direct_calls = v->direct_calls;
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -140,6 +167,7 @@ static void *io_thread(void *arg)
 			case EV_STOP: return NULL;
 			case EV_NOTIFY: serve_queue(v, idx); break;
 			case EV_RESAMPLE: resample(v); break;
+			case EV_CALL: relay_call(v, idx); break;
 			case EV_WATCH: watched(v, idx, ev[i].events); break;
 			}
 		}
@@ -203,7 +231,7 @@ int virtio_mmio_init(struct virtio_mmio *v, const struct virtio_mmio_config *cfg
 	v->opaque = opaque;
 	v->irq_fd = v->resample_fd = v->epoll_fd = v->stop_fd = -1;
 	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
-		v->notify_fd[q] = -1;
+		v->notify_fd[q] = v->call_fd[q] = -1;
 	r = pthread_mutex_init(&v->lock, NULL);
 	if (r)
 		return -r;
@@ -223,6 +251,11 @@ int virtio_mmio_init(struct virtio_mmio *v, const struct virtio_mmio_config *cfg
 			goto fail;
 		if (!ops->external_queues &&
 		    (r = epoll_add(v->epoll_fd, v->notify_fd[q], EPOLLIN, EV_TAG(EV_NOTIFY, q))))
+			goto fail;
+		/* Relayed until the VMM makes them irqfds (virtio_mmio_set_direct_calls). */
+		if (ops->external_queues &&
+		    ((r = new_eventfd(&v->call_fd[q])) ||
+		     (r = epoll_add(v->epoll_fd, v->call_fd[q], EPOLLIN, EV_TAG(EV_CALL, q)))))
 			goto fail;
 	}
 	return 0;
@@ -263,8 +296,10 @@ void virtio_mmio_destroy(struct virtio_mmio *v)
 	if (!v->ready)
 		return;
 	virtio_mmio_stop(v);
-	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
 		close_fd(&v->notify_fd[q]);
+		close_fd(&v->call_fd[q]);
+	}
 	close_fd(&v->irq_fd);
 	close_fd(&v->resample_fd);
 	close_fd(&v->stop_fd);

@@ -290,6 +290,10 @@ def dump(args, tmp):
         cmd += ["--rng", args.rng]
     for n in args.net or ():
         cmd += ["--net", n]
+    if args.fs:
+        cmd += ["--memory", "size=256M,shared=on"]
+    for f in args.fs or ():
+        cmd += ["--fs", f]
     rc, out = run(cmd, tmp)
     check(rc == 0, "%s failed:\n%s" % (" ".join(cmd), out))
 
@@ -303,6 +307,8 @@ def main():
     ap.add_argument("--vmm")
     ap.add_argument("--rng", help="--rng value for vmm, with --vmm")
     ap.add_argument("--net", action="append", help="--net value for vmm, with --vmm (repeatable)")
+    ap.add_argument("--fs", action="append",
+                    help="--fs value for vmm, with --vmm (repeatable; its devices come last, edge-triggered)")
     ap.add_argument("--virtio", type=int, help="expected number of virtio-mmio devices (LNRO0005)")
     ap.add_argument("--harness", default=os.path.join(HERE, "harness.asl"))
     ap.add_argument("--iasl", default="iasl")
@@ -345,8 +351,10 @@ def main():
         check(rc == 0, "harness.asl:\n%s" % out)
         check_acpiexec(tmp, args.acpiexec, args.iasl, cpus)
         if args.virtio is not None:
+            nfs = len(args.fs or ())
             err = check_virtio.check(tmp, args.acpiexec, args.virtio,
-                                     ["DSDT.dat", "FACP.dat", "APIC.dat", "GTDT.dat", "SPCR.dat"])
+                                     ["DSDT.dat", "FACP.dat", "APIC.dat", "GTDT.dat", "SPCR.dat"],
+                                     edge=range(args.virtio - nfs, args.virtio))
             check(err is None, err)
         print("OK: %d vCPUs (%d enabled), tables %s" %
               (len(cpus), sum(1 for _, e in cpus if e), " ".join(SIGS)))

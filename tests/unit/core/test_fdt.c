@@ -236,6 +236,24 @@ static void test_fdt_uart(void **state)
 	assert_string_equal(names + 8, "apb_pclk");
 }
 
+/* A level-triggered transport and an edge-triggered one (a vhost-user backend's). */
+static void test_fdt_virtio_triggers(void **state)
+{
+	struct fdt_params p = fdt_mode_params(1, 1);
+
+	(void)state;
+	p.nr_virtio = 2;
+	p.virtio[0] = (struct fdt_virtio){ .base = 0x0a000000, .size = 0x200, .spi = 16 };
+	p.virtio[1] = (struct fdt_virtio){ .base = 0x0a000200, .size = 0x200, .spi = 17, .edge = true };
+	assert_int_equal(fdt_build(buf, sizeof(buf), &p), 0);
+	int level = node("/virtio_mmio@a000000"), edge = node("/virtio_mmio@a000200");
+	assert_int_equal(cell(level, "interrupts", 1, 3), 16);
+	assert_int_equal(cell(level, "interrupts", 2, 3), 4);	/* IRQ_TYPE_LEVEL_HIGH */
+	assert_int_equal(cell(edge, "interrupts", 0, 3), 0);	/* SPI */
+	assert_int_equal(cell(edge, "interrupts", 1, 3), 17);
+	assert_int_equal(cell(edge, "interrupts", 2, 3), 1);	/* IRQ_TYPE_EDGE_RISING */
+}
+
 static void test_fdt_chosen(void **state)
 {
 	struct fdt_params p = fdt_mode_params(1, 1);
@@ -354,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_fdt_gic_timer),
 		cmocka_unit_test(test_fdt_two_redist_regions),
 		cmocka_unit_test(test_fdt_uart),
+		cmocka_unit_test(test_fdt_virtio_triggers),
 		cmocka_unit_test(test_fdt_chosen),
 		cmocka_unit_test(test_acpi_mode),
 		cmocka_unit_test(test_too_small),

@@ -93,7 +93,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int start(struct fx *f, const char *tag, char *err, size_t errlen)
+static int start_with(struct fx *f, const char *tag, bool direct, char *err, size_t errlen)
 {
 	struct virtio_mmio_config cfg = {
 		.base = 0x0a000200, .spi = 17, .mem = f->g.mem, .log = log_line, .log_opaque = f,
@@ -104,9 +104,16 @@ static int start(struct fx *f, const char *tag, char *err, size_t errlen)
 	int r = virtio_fs_init(&f->fs, &cfg, &p, err, errlen);
 	if (r == 0) {
 		f->fs_up = true;
+		if (direct)
+			assert_int_equal(virtio_mmio_set_direct_calls(&f->fs.vdev), 0);
 		assert_int_equal(virtio_mmio_start(&f->fs.vdev), 0);
 	}
 	return r;
+}
+
+static int start(struct fx *f, const char *tag, char *err, size_t errlen)
+{
+	return start_with(f, tag, false, err, errlen);
 }
 
 /* Linux's probe with both queues (hiprio on g's rings, one request queue further up). */
@@ -240,11 +247,15 @@ static void test_rings_handed_over_at_driver_ok(void **state)
 	struct virtio_mmio_stats s;
 	virtio_mmio_get_stats(&f->fs.vdev, &s);
 	assert_true(s.notifies == 0);
-	/* Call: the backend's signal becomes InterruptStatus.VRING and the irqfd. */
+	/* Call: the backend's signal is relayed: InterruptStatus.VRING and the irqfd. */
 	uint64_t one = 1;
 	assert_int_equal(write(call1, &one, 8), 8);
 	assert_true(tg_wait_fd(f->fs.vdev.irq_fd, TMO) > 0);
 	assert_int_equal(tg_rd(&f->fs.vdev, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	tg_wr(&f->fs.vdev, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(tg_rd(&f->fs.vdev, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	virtio_mmio_get_stats(&f->fs.vdev, &s);
+	assert_true(s.relayed_calls == 1 && s.interrupts == 1 && !s.direct_calls);
 
 	/* Reset: both rings are stopped with GET_VRING_BASE. */
 	tg_wr(&f->fs.vdev, VIRTIO_MMIO_STATUS, 0);
@@ -252,6 +263,48 @@ static void test_rings_handed_over_at_driver_ok(void **state)
 	assert_int_equal(fv->msgs[n].req, VHU_GET_VRING_BASE);
 	assert_int_equal(fv->msgs[n + 1].req, VHU_GET_VRING_BASE);
 	assert_int_equal(tg_rd(&f->fs.vdev, VIRTIO_MMIO_STATUS), 0);
+}
+
+/*
+ * Direct calls (the VMM made call_fd[] irqfds): the backend's signal never
+ * reaches the I/O thread, and InterruptStatus reports VRING while the
+ * device runs so the driver looks at its rings on every interrupt.
+ */
+static void test_direct_calls(void **state)
+{
+	struct fx *f = *state;
+	struct fake_vhu *fv = &f->fv;
+	struct virtio_mmio *v = &f->fs.vdev;
+	struct virtio_mmio_stats s;
+	char err[256];
+	uint64_t one = 1;
+
+	queue_handshake(fv);
+	queue_activate_acks(fv);
+	fix_ack_codes(fv);
+	fv_serve(fv);
+	assert_int_equal(start_with(f, "share", true, err, sizeof(err)), 0);
+	assert_int_equal(tg_rd(v, VIRTIO_MMIO_INTERRUPT_STATUS), 0);	/* not running yet */
+	assert_int_equal(bringup(f), ST_OK);
+	unsigned n = HANDSHAKE_MSGS + ACTIVATE_MSGS;
+	assert_int_equal(fv_wait(fv, n, TMO), n);
+	/* The backend got the transport's call eventfds. */
+	assert_int_equal(fv->msgs[10].nfds, 1);
+	assert_int_equal(fv->msgs[16].nfds, 1);
+	int call0 = fv->msgs[10].fds[0], call1 = fv->msgs[16].fds[0];
+	assert_int_equal(write(call0, &one, 8), 8);
+	assert_int_equal(write(call1, &one, 8), 8);
+	/* Nobody in the VMM reads them: the hypervisor's irqfd would. */
+	assert_true(tg_wait_fd(v->irq_fd, 100) == 0);
+	assert_true(tg_wait_fd(v->call_fd[0], TMO) == 1);
+	assert_true(tg_wait_fd(v->call_fd[1], TMO) == 1);
+	assert_int_equal(tg_rd(v, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	tg_wr(v, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(tg_rd(v, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	virtio_mmio_get_stats(v, &s);
+	assert_true(s.direct_calls && s.relayed_calls == 0 && s.interrupts == 0);
+	/* Once started, the I/O thread owns its epoll set: too late to switch. */
+	assert_int_equal(virtio_mmio_set_direct_calls(v), -EINVAL);
 }
 
 /* The backend goes away after DRIVER_OK: the device fails, says why, and keeps answering. */
@@ -299,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_config_space, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rings_handed_over_at_driver_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_dies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
 	};
