@@ -20,13 +20,17 @@ FS_MODULES = ("virtio_mmio",)  # virtiofs and fuse are built into the cloud kern
 FS_ARGS = "--cpus boot=1 --memory size=512M,shared=on --fs tag=share,socket=/run/virtiofsd.sock"
 DMESG = r"virtio|fuse|WARNING:|Call trace|BUG"
 
-# Mount, read L1's file, write one back, sync, unmount.
-MOUNT_RW = '''
-    e2e_load_modules || exit 1
+# Mount the share on /mnt (drivers loaded; shared with cases_channels).
+FS_MOUNT = '''
     mkdir -p /mnt
     mount -t virtiofs share /mnt
     e2e_kv mount-rc $?
     e2e_kv fstype "$(awk '$2 == "/mnt" {print $3}' /proc/mounts)"
+'''
+# Mount, read L1's file, write one back, sync, unmount.
+MOUNT_RW = '''
+    e2e_load_modules || exit 1
+''' + FS_MOUNT + '''
     e2e_kv l1-file-sum "$(md5sum </mnt/from-l1.bin | cut -d' ' -f1)"
     dd if=/dev/urandom of=/tmp/from-l2.bin bs=64k count=8 2>/dev/null
     e2e_kv l2-sum "$(md5sum </tmp/from-l2.bin | cut -d' ' -f1)"

@@ -20,14 +20,24 @@ MAC = "52:54:00:00:00:02"
 NET_MODULES = ("virtio_mmio", "virtio_net")
 BLOB_KB = 4096
 
+# The nested guest's eth0 up with its address (drivers loaded), and L1's
+# tap up with its own once vmm (or tapfd) made it (shared with cases_channels).
+ETH0_UP = f'''
+    e2e_wait_path /sys/class/net/eth0 20 || exit 1
+    ip link set eth0 up && ip addr add {L2_IP}/24 dev eth0 || exit 1
+'''
+TAP_UP = f'''
+    n=600; until [ -e /sys/class/net/{TAP} ]; do n=$((n - 1)); [ "$n" -gt 0 ] || exit 1; usleep 100000; done
+    ip addr add {L1_IP}/24 dev {TAP} && ip link set {TAP} up || exit 1
+'''
+
 # Nested guest: driver, address, a random blob; serve it on 5000 (L2 -> L1),
 # receive on 5001 (L1 -> L2), and stay up until L1 connects to 5002 when it is
 # done. busybox nc closes the connection at EOF on its stdin, so a receiver's
 # stdin is a FIFO held open (fd 3) that never reaches EOF.
-GUEST = f'''
+GUEST = '''
     e2e_load_modules || exit 1
-    e2e_wait_path /sys/class/net/eth0 20 || exit 1
-    ip link set eth0 up && ip addr add {L2_IP}/24 dev eth0 || exit 1
+''' + ETH0_UP + f'''
     e2e_kv mac "$(cat /sys/class/net/eth0/address)"
     e2e_kv rx-queues "$(ls /sys/class/net/eth0/queues | grep -c rx-)"
     dd if=/dev/urandom of=/tmp/blob bs=1k count={BLOB_KB} 2>/dev/null
@@ -65,8 +75,7 @@ L1 = f'''
     mkfifo /tmp/hold && exec 3<>/tmp/hold
     i=0
     while [ "$i" -lt "$E2E_RUNS" ]; do
-        n=600; until e2e_link; do n=$((n - 1)); [ "$n" -gt 0 ] || exit 1; usleep 100000; done
-        ip addr add {L1_IP}/24 dev {TAP} && ip link set {TAP} up || exit 1
+''' + TAP_UP + f'''
         e2e_wait_guest "E2E net-ready" 240 || exit 1
         ctl=
         if [ "$i" = 0 ] && [ "${{HOTPLUG:-0}}" = 1 ]; then   # a vCPU arrives during the streams

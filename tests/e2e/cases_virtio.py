@@ -9,14 +9,18 @@ from bed.checks import dmesg_has, dmesg_lacks, guest, l1, log_has, log_lacks, vm
 RNG_MODULES = ("virtio_mmio", "virtio-rng")
 HWRNG = "/sys/class/misc/hw_random"
 
-# Load the drivers, wait for the hwrng to bind, read it: how many bytes came,
-# how many distinct byte values (4096 random bytes show about 256; zeros 1).
-RNG_READ = f'''
-    e2e_load_modules || exit 1
+# Wait for the hwrng to bind (drivers loaded; shared with cases_channels).
+RNG_UP = f'''
     n=100
     while [ "$n" -gt 0 ] && ! grep -q virtio {HWRNG}/rng_current 2>/dev/null; do
         usleep 100000; n=$((n - 1))
     done
+'''
+# Load the drivers, wait for the hwrng to bind, read it: how many bytes came,
+# how many distinct byte values (4096 random bytes show about 256; zeros 1).
+RNG_READ = '''
+    e2e_load_modules || exit 1
+''' + RNG_UP + f'''
     e2e_kv virtio-devices "$(ls /sys/bus/virtio/devices | wc -l)"
     e2e_kv virtio0-device "$(cat /sys/bus/virtio/devices/virtio0/device)"
     e2e_kv rng-current "$(cat {HWRNG}/rng_current)"

@@ -16,10 +16,9 @@ VSOCK_MODULES = ("virtio_mmio", "vmw_vsock_virtio_transport")   # pulls in vsock
 VSOCK_ARGS = f"--vsock cid=3,socket={SOCK}"
 TOOL_FILES = {"/bin/vsock-tool": str(TOOL)}
 
-# Guest: drivers, the echo server on 1024, a connection of its own to host
-# port 2000 (retried until L1's listener is up), then wait for L1 to finish.
-GUEST_SETUP = '''
-    e2e_load_modules || exit 1
+# Guest, once its modules are loaded: wait for the driver, report the CID,
+# start the echo server on 1024 (shared with cases_channels).
+VSOCK_UP = '''
     n=100
     while [ "$n" -gt 0 ] && ! ls /sys/bus/virtio/drivers/vmw_vsock_virtio_transport 2>/dev/null | grep -q virtio; do
         usleep 100000; n=$((n - 1))
@@ -27,6 +26,11 @@ GUEST_SETUP = '''
     e2e_kv cid "$(vsock-tool cid)"
     vsock-tool vlisten 1024 &
 '''
+# Guest: drivers, the echo server on 1024, a connection of its own to host
+# port 2000 (retried until L1's listener is up), then wait for L1 to finish.
+GUEST_SETUP = '''
+    e2e_load_modules || exit 1
+''' + VSOCK_UP
 GUEST_SCRIPT = GUEST_SETUP + '''
     n=50
     until g2h=$(vsock-tool vconnect 2 2000 hello-from-guest); do

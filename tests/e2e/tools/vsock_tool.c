@@ -13,6 +13,9 @@
  *   hconnect PATH PORT MSG   hybrid vsock client: CONNECT PORT, OK, then as vconnect;
  *                            a refused connection prints "refused ms=<ms>" and exits 1
  *   hmulti PATH PORT N       N hybrid connections open at once, each echoing its own message
+ *   vpipe CID PORT           AF_VSOCK client: stdin to the peer (then shut down writing) while
+ *                            the peer's bytes go to stdout, until the peer closes
+ *   hpipe PATH PORT          the same through a hybrid connection
  *   hbench PATH PORT send|recv MB   throughput against vbench, printed as "mbps=<MB/s>"
  *                            (send: host to guest, recv: guest to host)
  *   vbenchc CID PORT send|recv MB   the same over AF_VSOCK (a host with vhost-vsock)
@@ -219,6 +222,40 @@ static int hconnect(const char *path, unsigned port, const char *msg)
 	return strcmp(buf, msg) ? 1 : 0;
 }
 
+/*
+ * stdin to fd, then SHUT_WR, while fd goes to stdout until EOF. Two
+ * processes, so neither direction waits on the other: an echo peer that
+ * blocks writing back never stalls our sending. Exit status 0 when both
+ * directions ended cleanly.
+ */
+static int pipe_through(int fd)
+{
+	char *buf = malloc(65536);
+	int status = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (fd < 0 || !buf)
+		die("connect");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		while ((r = read(0, buf, 65536)) > 0)
+			if (write_all(fd, buf, (size_t)r))
+				_exit(1);
+		_exit(r < 0 || shutdown(fd, SHUT_WR) ? 1 : 0);
+	}
+	while ((r = read(fd, buf, 65536)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0 && write_all(1, buf, (size_t)r))
+			break;
+	if (r != 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return r == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 static int hmulti(const char *path, unsigned port, unsigned n)
 {
 	int fd[64];
@@ -312,6 +349,12 @@ int main(int argc, char **argv)
 		return hconnect(argv[2], (unsigned)atoi(argv[3]), argv[4]);
 	if (!strcmp(cmd, "hmulti") && argc == 5)
 		return hmulti(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
+	if (!strcmp(cmd, "vpipe") && argc == 4)
+		return pipe_through(vsock_connect((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3])));
+	if (!strcmp(cmd, "hpipe") && argc == 4) {
+		double ms;
+		return pipe_through(hybrid(argv[2], (unsigned)atoi(argv[3]), &ms));
+	}
 	if (!strcmp(cmd, "hbench") && argc == 6) {
 		double ms;
 		return bench(hybrid(argv[2], (unsigned)atoi(argv[3]), &ms), argv[4], (unsigned)atoi(argv[5]));
@@ -319,6 +362,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "vbenchc") && argc == 6)
 		return bench(vsock_connect((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3])), argv[4],
 			     (unsigned)atoi(argv[5]));
-	fprintf(stderr, "usage: vsock-tool cid|vlisten|vwait|vconnect|vbench|ulisten|hconnect|hmulti|hbench|vbenchc ...\n");
+	fprintf(stderr, "usage: vsock-tool cid|vlisten|vwait|vconnect|vbench|ulisten|hconnect|hmulti|vpipe|hpipe|hbench|vbenchc ...\n");
 	return 2;
 }
