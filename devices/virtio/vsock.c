@@ -360,6 +360,7 @@ static bool send_data(struct rx *rx, struct vsock_conn *c)
 		int e = got < 0 ? errno : 0;
 		for (unsigned i = 0; i < k; i++)
 			virtq_unpop(rx->q);
+		rx->empty = false;	/* the buffers went back: others may use them */
 		if (got == 0) {
 			host_eof(vs, c);
 		} else if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR) {
@@ -435,17 +436,22 @@ void vsock_rx_flush(struct virtio_vsock *vs)
 	if (!virtio_mmio_running(&vs->vdev))
 		return;
 	while (progress && !rx.empty) {
+		unsigned next = vs->rr;
+
 		progress = false;
 		while (send_orphan(&rx))
 			progress = true;
 		rx_used(&rx);
 		for (unsigned k = 0; k < VSOCK_MAX_CONNS && !rx.empty; k++) {
 			unsigned i = (vs->rr + k) % VSOCK_MAX_CONNS;
-			if (vs->conns[i] && serve_conn(&rx, vs->conns[i]))
+			if (vs->conns[i] && serve_conn(&rx, vs->conns[i])) {
 				progress = true;
+				next = (i + 1) % VSOCK_MAX_CONNS;
+			}
 			rx_used(&rx);
 		}
-		vs->rr = (vs->rr + 1) % VSOCK_MAX_CONNS;
+		/* The next round (or flush) starts after the last connection served. */
+		vs->rr = next;
 	}
 	if (rx.q && rx.q->broken)
 		virtio_mmio_fail(&vs->vdev, "queue %u: %s", VSOCK_QUEUE_RX, rx.q->error);
