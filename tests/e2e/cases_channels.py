@@ -122,20 +122,20 @@ GUEST = (blk.GUEST_PRELUDE + vsock.VSOCK_UP + net.ETH0_UP + fs.FS_MOUNT + virtio
     chan_tick {G_CHANS} &
     op=
     [ "$HOTPLUG" = 1 ] && {{ e2e_onliner & op=$!; }}
-    chan_progress 180 {G_CHANS} || exit 1
+    chan_progress 120 {G_CHANS} || exit 1
     say "step0=$(e2e_cpu_state)"
     if [ "$HOTPLUG" = 1 ]; then
         for s in 1:0-3 2:0-1 3:0-3; do
-            e2e_wait_state ${{s#*:}}/${{s#*:}} 600 || exit 1
-            chan_progress 180 {G_CHANS} || exit 1
+            e2e_wait_state ${{s#*:}}/${{s#*:}} 300 || exit 1
+            chan_progress 120 {G_CHANS} || exit 1
             say "step${{s%%:*}}=$(e2e_cpu_state)"
         done
     else
         e2e_online 1 0 || exit 1
-        chan_progress 180 {G_CHANS} || exit 1
+        chan_progress 120 {G_CHANS} || exit 1
         say "step1=$(e2e_cpu_state)"
         e2e_online 1 1 || exit 1
-        chan_progress 180 {G_CHANS} || exit 1
+        chan_progress 120 {G_CHANS} || exit 1
         say "step2=$(e2e_cpu_state)"
     fi
     # L1 checks its own channels in this last state too, then says so.
@@ -190,18 +190,18 @@ L1 = (net.TAP_UP + LIB + f'''
     chan_loop fs-put fs_put & p6=$!
     chan_loop fs-get fs_get & p7=$!
     chan_tick {L1_CHANS} &
-    chan_progress 180 {L1_CHANS} || exit 1
+    chan_progress 120 {L1_CHANS} || exit 1
     if [ "$HOTPLUG" = 1 ]; then
         e2e_wait_socket 30 && e2e_wait_guest "E2E step0=" 300 || exit 1
         for s in 1:4 2:2 3:4; do
             vmmctl --socket "$VMM_SOCKET" --timeout 90000 cpu resize ${{s#*:}} >>/tmp/ctl.log 2>&1
             say "step${{s%%:*}}-resize=${{s#*:}} rc=$?"
-            e2e_wait_guest "E2E step${{s%%:*}}=" 600 || exit 1
-            [ "${{s%%:*}}" = 3 ] || chan_progress 180 {L1_CHANS} || exit 1
+            e2e_wait_guest "E2E step${{s%%:*}}=" 300 || exit 1
+            [ "${{s%%:*}}" = 3 ] || chan_progress 120 {L1_CHANS} || exit 1
         done
     fi
-    e2e_wait_guest "E2E steps-done" 600 || exit 1
-    chan_progress 180 {L1_CHANS} || exit 1
+    e2e_wait_guest "E2E steps-done" 300 || exit 1
+    chan_progress 120 {L1_CHANS} || exit 1
     touch $S/l1-final
     e2e_wait_guest "E2E traffic-done" 300 || exit 1
     touch /tmp/stop
@@ -299,7 +299,7 @@ def channels_case(name, cpus, hotplug, checks):
                 l2_files=vsock.TOOL_FILES,
                 guest_script=f"HOTPLUG={hotplug}\n" + GUEST,
                 l1_script=f"HOTPLUG={hotplug}\n" + L1,
-                dmesg=COMPLAINTS, timeout=900, vmm_timeout=840,
+                dmesg=COMPLAINTS, timeout=600, vmm_timeout=540,
                 checks=[*CHECKS, *checks])
 
 
