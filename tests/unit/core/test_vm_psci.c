@@ -230,28 +230,6 @@ static void test_mmio_console_and_unmapped(void **state)
 
 /* ------------------------------------------------------- parked vCPUs */
 
-static unsigned long wakeups(struct testvm *t, unsigned id)
-{
-	pthread_mutex_lock(&t->vm->lock);
-	unsigned long n = t->vm->vcpus[id].wakeups;
-	pthread_mutex_unlock(&t->vm->lock);
-	return n;
-}
-
-/* Poll until vCPU id's thread has parked (it starts asynchronously). */
-static bool wait_parked(struct testvm *t, unsigned id)
-{
-	for (int i = 0; i < TMO; i++) {
-		pthread_mutex_lock(&t->vm->lock);
-		bool parked = t->vm->vcpus[id].parked;
-		pthread_mutex_unlock(&t->vm->lock);
-		if (parked)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 /*
  * A parked vCPU sleeps until its own state changes: other vCPUs running,
  * starting or stopping never wake it (no thundering herd).
@@ -265,7 +243,7 @@ static void test_parked_vcpus_stay_asleep(void **state)
 	create_ok(&t, &o);
 	start_ok(&t);
 	for (unsigned id = 1; id < 8; id++)
-		assert_true(wait_parked(&t, id));
+		assert_true(testvm_wait_parked(&t, id));
 	/* vCPU 0 works: many exits, a CPU_ON of vCPU 1, and vCPU 1 going off again. */
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(psci(&t, 0, PSCI_FN_VERSION, 0, 0, 0), 0x10001);
@@ -278,15 +256,15 @@ static void test_parked_vcpus_stay_asleep(void **state)
 		assert_int_equal(cpu_on(&t, 0, 5, ENTRY, 0), PSCI_RET_DENIED);
 
 	/* Wake-ups counted: vCPU 1 woke for its own CPU_ON; 2..7 never. */
-	assert_true(wakeups(&t, 1) >= 1 && wakeups(&t, 1) <= 2);
+	assert_true(testvm_wakeups(&t, 1) >= 1 && testvm_wakeups(&t, 1) <= 2);
 	for (unsigned id = 2; id < 8; id++)
-		assert_int_equal(wakeups(&t, id), 0);
+		assert_int_equal(testvm_wakeups(&t, id), 0);
 
 	/* Pause and resume are every vCPU's business: one wake-up each. */
 	assert_int_equal(vm_pause(t.vm), 0);
 	assert_int_equal(vm_resume(t.vm), 0);
 	for (unsigned id = 2; id < 8; id++)
-		assert_true(wakeups(&t, id) <= 1);
+		assert_true(testvm_wakeups(&t, id) <= 1);
 	testvm_finish(&t);
 }
 

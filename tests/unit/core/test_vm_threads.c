@@ -83,27 +83,6 @@ static void test_names_follow_guest_use(void **state)
 	testvm_finish(&t);
 }
 
-static unsigned long wakeups(struct testvm *t, unsigned id)
-{
-	pthread_mutex_lock(&t->vm->lock);
-	unsigned long n = t->vm->vcpus[id].wakeups;
-	pthread_mutex_unlock(&t->vm->lock);
-	return n;
-}
-
-static bool wait_parked(struct testvm *t, unsigned id)
-{
-	for (int i = 0; i < TMO; i++) {
-		pthread_mutex_lock(&t->vm->lock);
-		bool parked = t->vm->vcpus[id].parked;
-		pthread_mutex_unlock(&t->vm->lock);
-		if (parked)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
 /* Renaming a parked vCPU's thread (hot-add, eject) does not wake it. */
 static void test_rename_leaves_parked_thread_asleep(void **state)
 {
@@ -117,9 +96,9 @@ static void test_rename_leaves_parked_thread_asleep(void **state)
 	assert_true(testvm_wait_online(&t, 1, true, TMO));
 	fake_hv_push_hypercall(t.fh, 1, PSCI_FN_CPU_OFF, 0, 0, 0);
 	assert_true(testvm_wait_online(&t, 1, false, TMO));
-	assert_true(wait_parked(&t, 1));
-	assert_true(wait_parked(&t, 2));
-	unsigned long w1 = wakeups(&t, 1), w2 = wakeups(&t, 2);
+	assert_true(testvm_wait_parked(&t, 1));
+	assert_true(testvm_wait_parked(&t, 2));
+	unsigned long w1 = testvm_wakeups(&t, 1), w2 = testvm_wakeups(&t, 2);
 
 	assert_int_equal(vm_api_ops.cpu_remove(t.vm, 1), 0);
 	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_SELECT, 4, 1);
@@ -128,8 +107,8 @@ static void test_rename_leaves_parked_thread_asleep(void **state)
 	assert_int_equal(vm_api_ops.cpu_add(t.vm, 2), 2);
 	assert_string_equal(name_of(&t, 2, n), "vcpu2-off");
 	usleep(20000);
-	assert_int_equal(wakeups(&t, 1), w1);
-	assert_int_equal(wakeups(&t, 2), w2);
+	assert_int_equal(testvm_wakeups(&t, 1), w1);
+	assert_int_equal(testvm_wakeups(&t, 2), w2);
 	testvm_finish(&t);
 }
 

@@ -139,6 +139,27 @@ struct cpu_info testvm_cpu(struct testvm *t, unsigned id)
 	return list[id];
 }
 
+unsigned long testvm_wakeups(struct testvm *t, unsigned id)
+{
+	pthread_mutex_lock(&t->vm->lock);
+	unsigned long n = t->vm->vcpus[id].wakeups;
+	pthread_mutex_unlock(&t->vm->lock);
+	return n;
+}
+
+bool testvm_wait_parked(struct testvm *t, unsigned id)
+{
+	for (int i = 0; i < TMO; i++) {
+		pthread_mutex_lock(&t->vm->lock);
+		bool parked = t->vm->vcpus[id].parked;
+		pthread_mutex_unlock(&t->vm->lock);
+		if (parked)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 bool testvm_wait_online(struct testvm *t, unsigned id, bool online, unsigned timeout_ms)
 {
 	for (unsigned waited = 0; waited <= timeout_ms; waited++) {

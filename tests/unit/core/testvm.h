@@ -58,6 +58,10 @@ bool testvm_wait_stopped(struct testvm *t, unsigned timeout_ms);
 struct cpu_info testvm_cpu(struct testvm *t, unsigned id);
 /* Poll the API view until vCPU id is (not) online. */
 bool testvm_wait_online(struct testvm *t, unsigned id, bool online, unsigned timeout_ms);
+/* How often vCPU id's parked thread was woken. */
+unsigned long testvm_wakeups(struct testvm *t, unsigned id);
+/* Poll until vCPU id's thread has parked (it starts asynchronously). */
+bool testvm_wait_parked(struct testvm *t, unsigned id);
 /* How many events of that kind for that cpu were reported. */
 unsigned testvm_events(struct testvm *t, enum vm_event_kind kind, unsigned cpu);
 /* Poll until at least n such events were reported. */
