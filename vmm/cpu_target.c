@@ -43,27 +43,12 @@ const char *cpu_target_state_name(enum cpu_target_state s)
 	return "unknown";
 }
 
-static void say(struct cpu_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct cpu_target *t, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (t->ops->log)
-		t->ops->log(t->vm, line);
-	else
-		fprintf(stderr, "vmm: %s\n", line);
-}
-
 static void arm(struct cpu_target *t)
 {
 	const struct timeval tv = { 0, CPU_TARGET_TICK_MS * 1000 };
 
 	if (evtimer_add(t->tick, &tv) < 0)
-		say(t, "resize: cannot arm the timer");
+		vm_api_log(t->ops, t->vm, "resize: cannot arm the timer");
 }
 
 static void stall(struct cpu_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,7 +62,7 @@ static void stall(struct cpu_target *t, const char *fmt, ...)
 	t->st.state = CPU_TARGET_STALLED;
 	t->st.step_cpu = -1;
 	t->step = STEP_NONE;
-	say(t, "resize to %d vCPUs stalled: %s", t->st.target, t->st.reason);
+	vm_api_log(t->ops, t->vm, "resize to %d vCPUs stalled: %s", t->st.target, t->st.reason);
 }
 
 /* Is the step in flight finished? May stall the target (remove refused). */
@@ -141,7 +126,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (enabled == t->st.target) {
 		t->st.state = CPU_TARGET_IDLE;
-		say(t, "resize: %d vCPUs reached", enabled);
+		vm_api_log(t->ops, t->vm, "resize: %d vCPUs reached", enabled);
 		return;
 	}
 	if (pending_cpu >= 0) {

@@ -94,6 +94,10 @@ struct vm_api_ops {
 	void (*log)(void *vm, const char *line);
 };
 
+/* A line for the VM's log through ops->log, which never waits for stderr. */
+void vm_api_log(const struct vm_api_ops *ops, void *vm, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Progress reports from the VM; also the notifications of events.subscribe. */
 enum vm_event_kind {
 	VM_EVENT_CPU_ENABLED,		/* firmware Enabled set, insert event raised */

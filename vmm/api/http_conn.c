@@ -149,8 +149,8 @@ static void on_request(void *arg, struct http_request *req)
 		return;
 	api_rest_handle(c->srv, c, req);
 	if (c->srv->verbosity)
-		api_log(c->srv, "api: %s %s -> %d", http_method_str(req->method), req->url,
-			c->last_status);
+		vm_api_log(c->srv->ops, c->srv->vm, "api: %s %s -> %d", http_method_str(req->method),
+			   req->url, c->last_status);
 	if (!req->keep_alive && !c->dead && !c->closing)
 		stop_reading(c);
 }

@@ -95,9 +95,6 @@ struct api_call {
 };
 
 /* conn.c; accept owns fd (closed on failure). */
-/* A line for the VM's log (through ops->log, so it never waits for stderr). */
-void api_log(struct api_server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 int api_conn_accept(struct api_server *srv, int fd) WUR;
 /* Queues one line; returns -ECONNRESET if that dropped (and maybe freed) conn. */
 int api_conn_send(struct api_conn *conn, json_object *msg) WUR;

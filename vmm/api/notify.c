@@ -106,7 +106,8 @@ void api_server_notify(struct api_server *srv, const struct vm_event *ev)
 	item = malloc(sizeof(*item));
 	if (!item) {
 		/* A lost event only makes a waiting request time out. */
-		api_log(srv, "api: out of memory, event %d of cpu %u dropped", ev->kind, ev->cpu);
+		vm_api_log(srv->ops, srv->vm, "api: out of memory, event %d of cpu %u dropped",
+			   ev->kind, ev->cpu);
 		return;
 	}
 	item->ev = *ev;

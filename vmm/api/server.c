@@ -146,20 +146,6 @@ static int listen_socket(const char *path, int *out, char *err, size_t errlen)
  * One client too many: tell it why in a JSON-RPC error line (best effort,
  * never blocking: a fresh socket's buffer takes it), log it, close.
  */
-void api_log(struct api_server *srv, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (srv->ops && srv->ops->log)
-		srv->ops->log(srv->vm, line);
-	else
-		fprintf(stderr, "vmm: %s\n", line);
-}
-
 static void refuse_client(struct api_server *srv, int fd)
 {
 	char line[160];
@@ -170,7 +156,8 @@ static void refuse_client(struct api_server *srv, int fd)
 
 	(void)!send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
-	api_log(srv, "api: client refused: %d clients are connected already", API_MAX_CLIENTS);
+	vm_api_log(srv->ops, srv->vm, "api: client refused: %d clients are connected already",
+		   API_MAX_CLIENTS);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -184,7 +171,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (srv->nconns >= API_MAX_CLIENTS)
 		refuse_client(srv, fd);
 	else if (api_sniff_accept(srv, fd) < 0)
-		api_log(srv, "api: out of memory, client refused");
+		vm_api_log(srv->ops, srv->vm, "api: out of memory, client refused");
 }
 
 static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -194,7 +181,7 @@ static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (evconnlistener_enable(srv->listener) < 0)
-		api_log(srv, "api: cannot re-enable the listener");
+		vm_api_log(srv->ops, srv->vm, "api: cannot re-enable the listener");
 }
 
 /* Out of fds (EMFILE): pause accepting instead of spinning on a ready socket. */
@@ -203,9 +190,10 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	struct api_server *srv = arg;
 	const struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
 
-	api_log(srv, "api: accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	vm_api_log(srv->ops, srv->vm, "api: accept: %s",
+		   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	if (evconnlistener_disable(l) == 0 && evtimer_add(srv->accept_retry, &tv) < 0)
-		api_log(srv, "api: cannot arm the accept retry");
+		vm_api_log(srv->ops, srv->vm, "api: cannot arm the accept retry");
 }
 
 static void server_free(struct api_server *srv)

@@ -47,7 +47,7 @@ static void sniff_cb(evutil_socket_t fd, short what, void *arg)
 	else
 		rc = api_conn_accept(srv, fd);
 	if (rc < 0)
-		api_log(srv, "api: out of memory, client refused");
+		vm_api_log(srv->ops, srv->vm, "api: out of memory, client refused");
 }
 
 int api_sniff_accept(struct api_server *srv, int fd)
