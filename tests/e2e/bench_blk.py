@@ -41,7 +41,6 @@ means something. A 1 MiB request may reach the device as two (seg_max).
 import argparse
 import hashlib
 import re
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +52,7 @@ import blkimg  # noqa: E402
 from bed import Case  # noqa: E402
 from bed.case import Run  # noqa: E402
 from bed.images import L1_INITRD, L1_KERNEL  # noqa: E402
-from bench_vs_qemu import qemu_bench_bed, Q, QEMU_PROG, QEMU_TREE  # noqa: E402
+from bench_vs_qemu import med, qemu_bench_bed, round_order, Q, QEMU_PROG, QEMU_TREE  # noqa: E402
 
 BENCH_MIB = 32
 WORKLOADS = [("seqread", 1 << 20), ("seqwrite", 1 << 20), ("randread", 4096), ("randwrite", 4096)]
@@ -204,19 +203,12 @@ def fmt(r):
     return s
 
 
-def med(xs):
-    return statistics.median(xs) if xs else None
-
-
 def bench(bed, rounds, seconds, threads, vmm_timeout):
     prog = build_blkbench()
     tool = tool_disk(prog)
     progs = programs(threads)
     names = list(progs)
-    order = []
-    for r in range(rounds):
-        k = r % len(names)
-        order += [(r + 1, n) for n in names[k:] + names[:k]]
+    order = round_order(names, rounds)
     files = blkimg.LazyFiles(lambda: {
         "/blk/bench.img": blkimg.zero_image(BENCH_MIB << 20), "/blk/tool.img": tool,
         "/blk/wrap.sh": wrap_script(), Q: QEMU_TREE})

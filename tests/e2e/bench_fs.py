@@ -51,7 +51,6 @@ interrupt (InterruptStatus, InterruptACK).
 """
 import argparse
 import re
-import statistics
 import sys
 from pathlib import Path
 
@@ -63,7 +62,7 @@ from bed import Case  # noqa: E402
 from bed.case import Run  # noqa: E402
 from bed.images import L1_INITRD, L1_KERNEL  # noqa: E402
 from bench_blk import kvm_phases, wrap_script  # noqa: E402
-from bench_vs_qemu import qemu_bench_bed, Q, QEMU_PROG, QEMU_TREE  # noqa: E402
+from bench_vs_qemu import med, qemu_bench_bed, round_order, Q, QEMU_PROG, QEMU_TREE  # noqa: E402
 from cases_fs import FS_MODULES, L1_FILES, VIRTIOFSD  # noqa: E402
 
 SOCK = "/run/virtiofsd.sock"
@@ -149,17 +148,10 @@ def fmt(r):
     return s
 
 
-def med(xs):
-    return statistics.median(xs) if xs else None
-
-
 def bench(bed, rounds, mib, before, vmm_timeout):
     progs = programs(before)
     names = list(progs)
-    order = []
-    for r in range(rounds):
-        k = r % len(names)
-        order += [(r + 1, n) for n in names[k:] + names[:k]]
+    order = round_order(names, rounds)
     files = dict(L1_FILES)
     files.update({"/blk/wrap.sh": wrap_script(), Q: QEMU_TREE})
     if before:

@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE))
 from bed import Case  # noqa: E402
 from bed.case import Run  # noqa: E402
 from bed.runner import TOP  # noqa: E402
-from bench_vs_qemu import qemu_bench_bed, Q, QEMU_ARGS, QEMU_PROG, QEMU_TREE  # noqa: E402
+from bench_vs_qemu import qemu_bench_bed, round_order, Q, QEMU_ARGS, QEMU_PROG, QEMU_TREE  # noqa: E402
 from cases_net import L1_IP, L2_IP, NET_MODULES, TAP  # noqa: E402
 
 # KVM's per-VM counters (debugfs in L1) taken around each transfer.
@@ -158,10 +158,7 @@ def vmm_counters(run):
 def bench(bed, rounds, mib, vmm_timeout):
     progs = programs()
     names = list(progs)
-    order = []
-    for r in range(rounds):
-        k = r % len(names)
-        order += [(r + 1, n) for n in names[k:] + names[:k]]
+    order = round_order(names, rounds)
     case = Case("bench_net", runs=[progs[n] for _, n in order],
                 guest_modules=NET_MODULES, l1_modules=("tun",),
                 guest_script=f"MIB={mib}\n" + GUEST, l1_script=f"MIB={mib}\n" + L1,

@@ -102,12 +102,19 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
-def bench(bed, rounds, progs, poll, vmm_timeout):
-    names = list(progs)
+def round_order(names, rounds):
+    """(round, name) pairs; each round starts one program later, so that no
+    program always runs first (cold caches) or last."""
     order = []
     for r in range(rounds):
         k = r % len(names)
         order += [(r + 1, n) for n in names[k:] + names[:k]]
+    return order
+
+
+def bench(bed, rounds, progs, poll, vmm_timeout):
+    names = list(progs)
+    order = round_order(names, rounds)
     case = Case("bench_vs_qemu", runs=[progs[n] for _, n in order],
                 l1_files={Q: str(QEMU_TREE)}, rss_poll=poll, dmesg=MODE_DMESG,
                 timeout=120 + (vmm_timeout + 10) * len(order), vmm_timeout=vmm_timeout)
