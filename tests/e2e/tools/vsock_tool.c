@@ -182,10 +182,10 @@ static int vsock_connect_patient(unsigned cid, unsigned port)
 	return fd;
 }
 
-static int vconnect(unsigned cid, unsigned port, const char *msg)
+/* Send msg, half-close, print what comes back: 0 when it is msg again. */
+static int echo_check(int fd, const char *msg)
 {
 	char buf[4096];
-	int fd = vsock_connect(cid, port);
 
 	if (write_all(fd, msg, strlen(msg)))
 		die("write");
@@ -194,6 +194,11 @@ static int vconnect(unsigned cid, unsigned port, const char *msg)
 	buf[n] = 0;
 	printf("%s\n", buf);
 	return strcmp(buf, msg) ? 1 : 0;
+}
+
+static int vconnect(unsigned cid, unsigned port, const char *msg)
+{
+	return echo_check(vsock_connect(cid, port), msg);
 }
 
 /* Connect to PATH and ask for PORT; the fd once "OK" came, else -1 with *ms the time taken. */
@@ -226,20 +231,13 @@ static int hybrid(const char *path, unsigned port, double *ms)
 static int hconnect(const char *path, unsigned port, const char *msg)
 {
 	double ms;
-	char buf[4096];
 	int fd = hybrid(path, port, &ms);
 
 	if (fd < 0) {
 		printf("refused ms=%.0f\n", ms);
 		return 1;
 	}
-	if (write_all(fd, msg, strlen(msg)))
-		die("write");
-	shutdown(fd, SHUT_WR);
-	size_t n = read_all(fd, buf, sizeof(buf) - 1);
-	buf[n] = 0;
-	printf("%s\n", buf);
-	return strcmp(buf, msg) ? 1 : 0;
+	return echo_check(fd, msg);
 }
 
 /*
