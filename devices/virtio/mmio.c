@@ -68,12 +68,27 @@ void virtio_mmio_config_changed(struct virtio_mmio *v)
 		vmmio_raise(v, VIRTIO_MMIO_INT_CONFIG);
 }
 
+/*
+ * Lock held. The status register; with direct calls a backend's completion
+ * interrupts the guest without the VMM knowing, so InterruptStatus reports
+ * VRING while the driver runs the device (Linux's vm_interrupt looks at the
+ * rings only when it is set). Kept as its own atomic bit so that the guest's
+ * InterruptStatus read never takes the lock.
+ */
+static void set_status(struct virtio_mmio *v, uint32_t status)
+{
+	bool vring = v->direct_calls && (status & VIRTIO_STATUS_DRIVER_OK);
+
+	v->status = status;
+	__atomic_store_n(&v->running_status, vring ? VIRTIO_MMIO_INT_VRING : 0, __ATOMIC_SEQ_CST);
+}
+
 /* Back to the power-on state (status 0 or a QueueReset of every queue). */
 static void device_reset(struct virtio_mmio *v)
 {
 	if (v->ops->reset)
 		v->ops->reset(v->opaque);
-	v->status = 0;
+	set_status(v, 0);
 	v->dev_features_sel = v->drv_features_sel = 0;
 	v->driver_features = 0;
 	v->queue_sel = 0;
@@ -107,7 +122,7 @@ static void write_status(struct virtio_mmio *v, uint32_t value)
 		return;
 	}
 	if (v->failed) {
-		v->status = (v->status & VIRTIO_STATUS_NEEDS_RESET) | value;
+		set_status(v, (v->status & VIRTIO_STATUS_NEEDS_RESET) | value);
 		return;
 	}
 	if (old & ~value) {
@@ -134,7 +149,7 @@ static void write_status(struct virtio_mmio *v, uint32_t value)
 			return;
 		}
 	}
-	v->status = value;
+	set_status(v, value);
 	if (set & VIRTIO_STATUS_DRIVER_OK) {
 		int r = v->ops->activate ? v->ops->activate(v->opaque) : 0;
 		if (r < 0) {
@@ -237,18 +252,6 @@ static void notify_from_vcpu(struct virtio_mmio *v, uint32_t q)
 	vmmio_kick(v, q);	/* the I/O thread serves it: no data path here */
 }
 
-/*
- * Lock held. With direct calls a backend's completion interrupts the guest
- * without the VMM knowing: report VRING while the device runs, so the driver
- * always checks its rings (Linux's vm_interrupt looks at them only when it
- * is set).
- */
-static uint32_t interrupt_status(const struct virtio_mmio *v)
-{
-	bool vring = v->direct_calls && (v->status & VIRTIO_STATUS_DRIVER_OK);
-	return __atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST) | (vring ? VIRTIO_MMIO_INT_VRING : 0);
-}
-
 static uint32_t read_reg(struct virtio_mmio *v, uint64_t off)
 {
 	unsigned q = v->queue_sel;
@@ -264,7 +267,6 @@ static uint32_t read_reg(struct virtio_mmio *v, uint64_t off)
 		       (uint32_t)(offered(v) >> (32 * v->dev_features_sel));
 	case VIRTIO_MMIO_QUEUE_NUM_MAX: return have_q ? v->ops->queue_max : 0;
 	case VIRTIO_MMIO_QUEUE_READY: return have_q && v->qreg[q].ready;
-	case VIRTIO_MMIO_INTERRUPT_STATUS: return interrupt_status(v);	/* direct calls only */
 	case VIRTIO_MMIO_STATUS: return v->status;
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
@@ -310,9 +312,9 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 	struct virtio_mmio *v = opaque;
 	uint64_t value = 0;
 
-	/* direct_calls is fixed before any vCPU runs; such a device needs the status (lock). */
-	if (off == VIRTIO_MMIO_INTERRUPT_STATUS && !v->direct_calls)
-		return size == 4 ? __atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST) : 0;
+	if (off == VIRTIO_MMIO_INTERRUPT_STATUS)
+		return size == 4 ? __atomic_load_n(&v->interrupt_status, __ATOMIC_SEQ_CST) |
+				   __atomic_load_n(&v->running_status, __ATOMIC_SEQ_CST) : 0;
 	pthread_mutex_lock(&v->lock);
 	if (off >= VIRTIO_MMIO_CONFIG) {
 		uint64_t c = off - VIRTIO_MMIO_CONFIG;

@@ -13,7 +13,7 @@
  * interrupt handler never waits for the I/O thread's batch. An
  * external_queues device's line is edge-triggered instead, so that its
  * backend's call eventfds can be irqfds too (virtio_mmio_set_direct_calls;
- * its InterruptStatus reads then take the lock).
+ * its InterruptStatus then reports VRING while the driver runs it).
  * Without ioeventfd (virtio_mmio_set_ioeventfd(false)) a QueueNotify write
  * on a vCPU thread only signals the same eventfd, and is counted.
  *
@@ -170,6 +170,7 @@ struct virtio_mmio {
 	uint64_t driver_features;
 	uint32_t queue_sel;
 	uint32_t interrupt_status;	/* atomic: the guest reads and ACKs it without the lock */
+	uint32_t running_status;	/* atomic: bits InterruptStatus reports while DRIVER_OK (set_status) */
 	uint32_t config_generation;
 	bool failed;			/* NEEDS_RESET set: serve nothing */
 	struct {
