@@ -187,10 +187,47 @@ bool console_drain(struct console *c, bool force)
 		/* Bytes dropped meanwhile moved rd already: only advance. */
 		if (w > 0 && start + (uint64_t)w > c->rd)
 			c->rd = start + (uint64_t)w;
+		if (w > 0) {
+			bool open = c->out[w - 1] != '\n';
+			if (open && !c->line_open)
+				c->line_open_ms = now_ms();
+			c->line_open = open;
+		}
 		pthread_mutex_unlock(&c->lock);
 		if (full || (size_t)w < n)
 			return true;
 	}
+}
+
+bool console_same_output(const struct console *a, const struct console *b)
+{
+	struct stat sa, sb;
+
+	if (a->fd < 0 || b->fd < 0 || fstat(a->fd, &sa) < 0 || fstat(b->fd, &sb) < 0)
+		return false;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+bool console_line_open(struct console *c, uint64_t *since_ms)
+{
+	pthread_mutex_lock(&c->lock);
+	bool open = c->line_open;
+	if (since_ms)
+		*since_ms = c->line_open_ms;
+	pthread_mutex_unlock(&c->lock);
+	return open;
+}
+
+void console_end_line(struct console *c)
+{
+	pthread_mutex_lock(&c->lock);
+	bool open = c->line_open;
+	pthread_mutex_unlock(&c->lock);
+	if (!open || c->fd < 0 || write(c->fd, "\n", 1) != 1)
+		return;		/* full: the log line waits for the next pass */
+	pthread_mutex_lock(&c->lock);
+	c->line_open = false;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void console_flush(struct console *c)

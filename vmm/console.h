@@ -6,6 +6,9 @@
  * counted. Output is line-buffered so that a guest line reaches the terminal
  * in one write and does not mix with the VMM's own log lines; a partial line
  * (a prompt) goes out once the guest has been quiet for CONSOLE_IDLE_MS.
+ * When the log shares the console's output, a log line waits for the guest
+ * to finish a partial line, at most CONSOLE_LOG_HOLD_MS; then the line is
+ * ended for it, so a log line always starts a line of its own.
  */
 #ifndef VMM_CONSOLE_H
 #define VMM_CONSOLE_H
@@ -19,6 +22,7 @@
 
 #define CONSOLE_POLL_MS 50
 #define CONSOLE_IDLE_MS 150
+#define CONSOLE_LOG_HOLD_MS 500	/* how long the log waits for a guest's partial line */
 #define CONSOLE_BUF_SIZE (64 * 1024)
 #define CONSOLE_CLOSE_WAIT_MS 1000	/* at exit, how long a slow reader may hold us */
 
@@ -31,6 +35,8 @@ struct console {
 	uint64_t rd, wr;	/* ring positions, counted from the start: len = wr - rd */
 	uint64_t last_write_ms;	/* CLOCK_MONOTONIC */
 	uint64_t dropped, dropped_seen;
+	bool line_open;		/* the last byte written out was not a newline */
+	uint64_t line_open_ms;	/* since when (CLOCK_MONOTONIC) */
 	uint8_t buf[CONSOLE_BUF_SIZE];
 	uint8_t out[CONSOLE_BUF_SIZE];	/* the drainer's copy, written without the lock */
 };
@@ -52,6 +58,12 @@ int console_kick_fd(const struct console *c);
 bool console_drain(struct console *c, bool force);
 /* Write out everything the output takes now, partial lines included. */
 void console_flush(struct console *c);
+/* Both write to the same file (pipe, terminal, socket or regular file). */
+bool console_same_output(const struct console *a, const struct console *b);
+/* True while a partial line is out (a line that has no newline yet); *since_ms is when it went out. */
+bool console_line_open(struct console *c, uint64_t *since_ms);
+/* Main loop: end a partial line with a newline, so what comes next starts a line. */
+void console_end_line(struct console *c);
 /* Bytes dropped since the last call (for the log), and in total. */
 uint64_t console_take_dropped(struct console *c, uint64_t *total);
 /* Write out everything, waiting at most wait_ms for a slow reader; drop the rest. */

@@ -24,6 +24,7 @@ struct run_ctx {
 	struct event *ev_stop, *ev_term, *ev_int, *ev_stdin, *ev_retry, *ev_flush;
 	struct event *ev_out_kick, *ev_out_ready;	/* console output waits / can go on */
 	struct event *ev_log_kick, *ev_log_ready;	/* the same for vmm's log on stderr */
+	bool log_shares_console;	/* stderr and the console are one file: no splicing */
 	uint64_t drop_logged_ms;
 	uint8_t pending[64];	/* console input the UART could not take yet */
 	size_t npending;

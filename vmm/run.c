@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -105,6 +106,26 @@ static void drain(struct console *c, struct event *ready)
 		event_add(ready, NULL);
 }
 
+/*
+ * On a shared output, a log line must not land inside a guest line: it waits
+ * while the guest's partial line is out, up to CONSOLE_LOG_HOLD_MS (the flush
+ * timer comes back), then the guest's line is ended for it.
+ */
+static bool log_may_go(struct run_ctx *rc)
+{
+	uint64_t since;
+	struct timespec ts;
+
+	if (!rc->log_shares_console || !console_line_open(&rc->vm->console, &since))
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (now - since < CONSOLE_LOG_HOLD_MS)
+		return false;
+	console_end_line(&rc->vm->console);
+	return true;
+}
+
 /* Kick, timer or writable: write out the console and the log. */
 static void on_console_out(evutil_socket_t fd, short what, void *arg)
 {
@@ -112,7 +133,7 @@ static void on_console_out(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	drain(&rc->vm->console, rc->ev_out_ready);
-	if (rc->vm->log)
+	if (rc->vm->log && log_may_go(rc))
 		drain(rc->vm->log, rc->ev_log_ready);
 	log_drops(rc, false);
 }
@@ -206,8 +227,10 @@ int run_attach_vm(struct run_ctx *rc, struct vm *vm, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	rc->ev_out_ready = writable_event(rc, vm->console.fd);
-	if (vm->log)
+	if (vm->log) {
 		rc->ev_log_ready = writable_event(rc, vm->log->fd);
+		rc->log_shares_console = console_same_output(&vm->console, vm->log);
+	}
 	if (vm->cfg.console == CONSOLE_STDIO) {
 		rc->ev_stdin = event_new(rc->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, rc);
 		rc->ev_retry = evtimer_new(rc->base, on_console_retry, rc);
@@ -235,8 +258,11 @@ static int finish(struct run_ctx *rc, int r)
 		vm_join(vm);
 		console_settle(&vm->console, CONSOLE_CLOSE_WAIT_MS);
 		log_drops(rc, true);
-		if (vm->log)
+		if (vm->log) {
+			if (rc->log_shares_console)
+				console_end_line(&vm->console);
 			console_settle(vm->log, CONSOLE_CLOSE_WAIT_MS);
+		}
 	}
 	if (rc->api) {
 		api_server_notify(rc->api, &(struct vm_event){ .kind = VM_EVENT_VM_SHUTDOWN });

@@ -224,11 +224,134 @@ static void test_flood_unread_log(void **state)
 	close(p[1]);
 }
 
+/*
+ * The guest's console and vmm's log on one pipe (a terminal, or the serial
+ * line of a machine around us): a log line made while the guest's partial
+ * line is out must not land inside it.
+ */
+struct splice_guest {
+	struct testvm *t;
+	const char *failed;
+	unsigned pushed;
+};
+
+static bool push(struct splice_guest *g, uint64_t addr, uint64_t val)
+{
+	fake_hv_push_mmio_write(g->t->fh, 0, addr, 4, val);
+	g->pushed++;
+	return fake_hv_wait_consumed(g->t->fh, 0, g->pushed, TMO) && fake_hv_wait_idle(g->t->fh, 0, TMO);
+}
+
+static bool say(struct splice_guest *g, const char *text)
+{
+	for (; *text; text++)
+		if (!push(g, UART_BASE + PL011_REG_DR, (uint8_t)*text))
+			return false;
+	return true;
+}
+
+static void *splice_guest_main(void *arg)
+{
+	struct splice_guest *g = arg;
+
+	if (!fake_hv_wait_idle(g->t->fh, 0, TMO)) {
+		g->failed = "vCPU 0 never ran";
+		goto out;
+	}
+	/* A line the guest stalls in: its start goes out once the guest is idle. */
+	if (!say(g, "E2E step0=0/0")) {
+		g->failed = "UART write stuck";
+		goto out;
+	}
+	usleep((CONSOLE_IDLE_MS + 3 * CONSOLE_POLL_MS) * 1000);
+	/* A log line now (an _OST report), then the rest of the guest's line. */
+	if (!push(g, CPUHP_BASE + CPUHP_REG_OST_STATUS, 1)) {
+		g->failed = "_OST write stuck";
+		goto out;
+	}
+	usleep(4 * CONSOLE_POLL_MS * 1000);
+	if (!say(g, "\n")) {
+		g->failed = "UART write stuck";
+		goto out;
+	}
+	/* A prompt that never ends: the log waits for it only so long. */
+	if (!say(g, "login: ")) {
+		g->failed = "UART write stuck";
+		goto out;
+	}
+	usleep((CONSOLE_IDLE_MS + 3 * CONSOLE_POLL_MS) * 1000);
+	if (!push(g, CPUHP_BASE + CPUHP_REG_OST_STATUS, 2)) {
+		g->failed = "_OST write stuck";
+		goto out;
+	}
+	usleep((CONSOLE_LOG_HOLD_MS + 4 * CONSOLE_POLL_MS) * 1000);
+out:
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void test_log_never_splices_guest_line(void **state)
+{
+	struct testvm t;
+	char path[64], out[16384];
+	int p[2];
+	pthread_t th;
+	(void)state;
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	dup2(p[1], STDERR_FILENO);
+	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI, .console_path = path };
+	create_ok(&t, &o);
+
+	struct splice_guest g = { .t = &t };
+	assert_int_equal(pthread_create(&th, NULL, splice_guest_main, &g), 0);
+	int status = vm_run(t.vm, t.err, sizeof(t.err));
+	pthread_join(th, NULL);
+	testvm_finish(&t);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ssize_t n = read(p[0], out, sizeof(out) - 1);
+	assert_true(n > 0);
+	out[n] = 0;
+	close(p[0]);
+	close(p[1]);
+
+	if (g.failed)
+		fail_msg("guest: %s", g.failed);
+	assert_int_equal(status, 0);
+	/* The guest's line is whole, and the log line made inside it comes after it. */
+	char *line = strstr(out, "E2E step0=0/0");
+	if (!line || line[13] != '\n')
+		fail_msg("the guest's line was split:\n%s", out);
+	char *ost1 = strstr(out, "_OST event 0x0 status 0x1");
+	assert_non_null(ost1);
+	assert_true(ost1 > line);
+	/* The prompt held the second log line only so long: it was ended for it. */
+	char *prompt = strstr(out, "login: ");
+	char *ost2 = strstr(out, "_OST event 0x0 status 0x2");
+	assert_non_null(prompt);
+	assert_non_null(ost2);
+	if (strncmp(prompt, "login: \nvmm: [", 14) != 0)
+		fail_msg("a log line did not start a line of its own:\n%s", out);
+	assert_true(ost2 > prompt);
+	/* Every vmm line starts a line. */
+	for (char *v = strstr(out, "vmm: ["); v; v = strstr(v + 1, "vmm: ["))
+		if (v != out && v[-1] != '\n')
+			fail_msg("a log line starts inside another line:\n%s", out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flood_unread_console),
 		cmocka_unit_test(test_flood_unread_log),
+		cmocka_unit_test(test_log_never_splices_guest_line),
 	};
 	return cmocka_run_group_tests_name("core_console_vm", tests, NULL, NULL);
 }
