@@ -137,8 +137,10 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 		if (!t->pending_since_ms)
 			t->pending_since_ms = now;
 		if (now - t->pending_since_ms >= (uint64_t)t->add_ack_ms)
-			snprintf(t->st.reason, sizeof(t->st.reason), "waiting for the guest to take "
-				 "the hotplug event of vcpu%d", pending_cpu);
+			snprintf(t->st.reason, sizeof(t->st.reason), t->cpus[pending_cpu].enabled ?
+				 "waiting for the guest to take the hotplug event of vcpu%d" :
+				 "waiting for the guest to report the eject of vcpu%d (_OST)",
+				 pending_cpu);
 		arm(t);
 		return;
 	}

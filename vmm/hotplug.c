@@ -5,12 +5,20 @@
  * vm->lock. PSCI reads the same state (CPU_ON of a disabled vCPU is DENIED),
  * the block's STATUS bits and the API's view are derived from it: nothing
  * else stores whether a vCPU is enabled.
+ *
+ * A removal ends when the guest reports its eject with _OST, not at _EJ0:
+ * Linux re-reads _STA between the two, and a re-insert in that window would
+ * make the eject look incomplete. A guest that never reports gets
+ * EJECT_REPORT_MS; after that the CPU counts as disabled (for cpu.list and
+ * a new add), and the transition is made by the next add or cancel.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "vmm/log.h"
 #include "vmm/vm.h"
+
+#define EJECT_REPORT_MS 2000
 
 static void raise_hotplug_event(struct vm *vm)
 {
@@ -19,10 +27,18 @@ static void raise_hotplug_event(struct vm *vm)
 		vm_log(vm, "cannot raise the GED interrupt: %s", strerror(-r));
 }
 
+/* vm->lock held. An eject the guest has not reported for EJECT_REPORT_MS. */
+static bool eject_unreported(struct vm *vm, const struct psci_cpu *c)
+{
+	return c->hp == CPU_HP_EJECTED && vm_uptime_ms(vm) - c->ejected_ms >= EJECT_REPORT_MS;
+}
+
 /* vm->lock held. */
 static void fill_info(struct vm *vm, unsigned id, struct cpu_info *out)
 {
 	const struct psci_cpu *c = &vm->psci.cpu[id];
+	bool removing = c->hp == CPU_HP_REMOVE_REQUESTED || c->hp == CPU_HP_REMOVE_ACKED ||
+			(c->hp == CPU_HP_EJECTED && !eject_unreported(vm, c));
 
 	*out = (struct cpu_info){
 		.id = id,
@@ -30,31 +46,44 @@ static void fill_info(struct vm *vm, unsigned id, struct cpu_info *out)
 		.enabled = cpu_hp_is_enabled(c->hp),
 		.online = c->power != PSCI_POWER_OFF,
 		.pending = c->hp == CPU_HP_INSERT_PENDING ? CPU_PENDING_INSERT :
-			   c->hp == CPU_HP_REMOVE_REQUESTED || c->hp == CPU_HP_REMOVE_ACKED ?
-			   CPU_PENDING_REMOVE : CPU_PENDING_NONE,
+			   removing ? CPU_PENDING_REMOVE : CPU_PENDING_NONE,
 		.state = cpu_hp_state_name(c->hp),
 	};
+}
+
+/* The removal of an ejected vCPU is over: say so (after vm->lock). */
+static void report_removed(struct vm *vm, unsigned id, const char *how)
+{
+	vm_log(vm, "hotplug: vcpu%u removed%s (block accesses %llu)", id, how,
+	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
+	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_DISABLED, .cpu = id });
 }
 
 static int hp_cpu_add(void *opaque, int id)
 {
 	struct vm *vm = opaque;
+	bool settled = false;
 	int r;
 
 	if (vm->cfg.boot_mode != BOOT_MODE_ACPI)
 		return -VM_ERR_NOT_SUPPORTED;
 	pthread_mutex_lock(&vm->lock);
 	for (unsigned i = 0; id < 0 && i < vm->psci.count; i++) {
-		if (vm->psci.cpu[i].hp == CPU_HP_DISABLED)
+		if (vm->psci.cpu[i].hp == CPU_HP_DISABLED || eject_unreported(vm, &vm->psci.cpu[i]))
 			id = (int)i;
 	}
-	if (id < 0)
+	if (id < 0) {
 		r = -VM_ERR_NO_FREE_CPU;
-	else if ((unsigned)id >= vm->psci.count)
+	} else if ((unsigned)id >= vm->psci.count) {
 		r = -VM_ERR_NO_SUCH_CPU;
-	else
+	} else {
+		if (eject_unreported(vm, &vm->psci.cpu[id]))
+			settled = cpu_hp_eject_done(&vm->psci, (unsigned)id) == 0;
 		r = cpu_hp_add(&vm->psci, (unsigned)id);
+	}
 	pthread_mutex_unlock(&vm->lock);
+	if (settled)
+		report_removed(vm, (unsigned)id, ": the guest never reported the eject (_OST)");
 	if (r == -EALREADY)
 		return -VM_ERR_ALREADY_ENABLED;
 	if (r == -EBUSY)
@@ -111,13 +140,20 @@ static int hp_cpu_remove_cancel(void *opaque, unsigned id, struct cpu_info *out)
 
 	if (id >= vm->cfg.max_cpus)
 		return -VM_ERR_NO_SUCH_CPU;
+	bool settled = false;
+
 	pthread_mutex_lock(&vm->lock);
 	r = cpu_hp_cancel_remove(&vm->psci, id, &notify);
+	/* Ejected, but the guest did not report it in time: the removal is over. */
+	if (r == -EALREADY)
+		settled = cpu_hp_eject_done(&vm->psci, id) == 0;
 	if (out)
 		fill_info(vm, id, out);
 	pthread_mutex_unlock(&vm->lock);
 	if (r == -EALREADY) {
 		vm_log(vm, "hotplug: removal of vcpu%u not cancelled: the guest ejected it already", id);
+		if (settled)
+			report_removed(vm, id, ", though the guest has not reported the eject (_OST)");
 		return -VM_ERR_NOT_ENABLED;
 	}
 	if (r) {
@@ -186,8 +222,10 @@ static void hp_command(void *opaque, unsigned cpu, uint32_t cmd)
 		r = cpu_hp_ack_insert(&vm->psci, cpu);
 	else if (cmd == CPUHP_CMD_CLEAR_REMOVE)
 		r = cpu_hp_ack_remove(&vm->psci, cpu);
-	else if ((r = cpu_hp_eject(&vm->psci, cpu)) == 0)
+	else if ((r = cpu_hp_eject(&vm->psci, cpu)) == 0) {
+		vm->psci.cpu[cpu].ejected_ms = vm_uptime_ms(vm);
 		vm_name_vcpu_locked(vm, cpu);	/* no longer the guest's: "vcpuN-off" */
+	}
 	pthread_mutex_unlock(&vm->lock);
 
 	if (cmd != CPUHP_CMD_EJECT)
@@ -199,19 +237,29 @@ static void hp_command(void *opaque, unsigned cpu, uint32_t cmd)
 		       r == -EBUSY ? "it is still on" : "its removal was not requested");
 		return;
 	}
+	/* cpu.disabled waits for the guest's _OST: see the top of this file. */
 	vm_log(vm, "hotplug: vcpu%u ejected by the guest, now disabled (block accesses %llu)", cpu,
 	       (unsigned long long)cpuhp_accesses(&vm->cpuhp));
-	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_DISABLED, .cpu = cpu });
 }
 
 static void hp_ost(void *opaque, unsigned cpu, uint32_t event, uint32_t status)
 {
 	struct vm *vm = opaque;
+	bool removed = false;
 
+	/* Any outcome but "in progress" ends an eject the guest has made. */
+	if ((event == OST_EVENT_EJECT_REQUEST || event == OST_EVENT_OSPM_EJECT) &&
+	    status != OST_STATUS_EJECT_IN_PROGRESS) {
+		pthread_mutex_lock(&vm->lock);
+		removed = cpu_hp_eject_done(&vm->psci, cpu) == 0;
+		pthread_mutex_unlock(&vm->lock);
+	}
 	vm_log(vm, "hotplug: vcpu%u _OST event 0x%x status 0x%x (block accesses %llu)", cpu, event,
 	       status, (unsigned long long)cpuhp_accesses(&vm->cpuhp));
 	vm_emit(vm, &(struct vm_event){ .kind = VM_EVENT_CPU_OST, .cpu = cpu,
 					.ost_event = event, .ost_status = status });
+	if (removed)
+		report_removed(vm, cpu, "");
 }
 
 const struct cpuhp_ops vm_cpuhp_ops = {

@@ -103,10 +103,15 @@ enum vm_event_kind {
 	VM_EVENT_CPU_ENABLED,		/* firmware Enabled set, insert event raised */
 	VM_EVENT_CPU_ONLINE,		/* PSCI CPU_ON accepted, vCPU running */
 	VM_EVENT_CPU_OFFLINE,		/* PSCI CPU_OFF */
-	VM_EVENT_CPU_DISABLED,		/* the guest ejected it (_EJ0) */
+	VM_EVENT_CPU_DISABLED,		/* the guest ejected it (_EJ0) and reported so (_OST) */
 	VM_EVENT_CPU_OST,		/* the guest's _OST: event, status */
 	VM_EVENT_VM_SHUTDOWN,
 };
+
+/* ACPI _OST source events of an eject, and its "in progress" status (ACPI 6.5 table 6.162). */
+#define OST_EVENT_EJECT_REQUEST	0x03
+#define OST_EVENT_OSPM_EJECT	0x103
+#define OST_STATUS_EJECT_IN_PROGRESS 0x84
 
 struct vm_event {
 	enum vm_event_kind kind;

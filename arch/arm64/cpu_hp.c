@@ -13,6 +13,7 @@ const char *cpu_hp_state_name(enum cpu_hp_state s)
 	case CPU_HP_ENABLED: return "enabled";
 	case CPU_HP_REMOVE_REQUESTED: return "remove-requested";
 	case CPU_HP_REMOVE_ACKED: return "remove-acknowledged";
+	case CPU_HP_EJECTED: return "ejected";
 	}
 	return "invalid";
 }
@@ -45,6 +46,7 @@ int cpu_hp_add(struct psci_cpus *cpus, unsigned id)
 		return 0;
 	case CPU_HP_REMOVE_REQUESTED:
 	case CPU_HP_REMOVE_ACKED:
+	case CPU_HP_EJECTED:
 		return -EBUSY;
 	default:
 		return -EALREADY;
@@ -64,6 +66,7 @@ int cpu_hp_request_remove(struct psci_cpus *cpus, unsigned id)
 		c->hp = CPU_HP_REMOVE_REQUESTED;
 		return 0;
 	case CPU_HP_DISABLED:
+	case CPU_HP_EJECTED:
 		return -ENODEV;
 	default:
 		return -EBUSY;
@@ -104,9 +107,14 @@ int cpu_hp_eject(struct psci_cpus *cpus, unsigned id)
 		return -EINVAL;
 	if (c->power != PSCI_POWER_OFF)
 		return -EBUSY;
-	c->hp = CPU_HP_DISABLED;
+	c->hp = CPU_HP_EJECTED;
 	c->started = false;	/* the next enable starts afresh */
 	return 0;
+}
+
+int cpu_hp_eject_done(struct psci_cpus *cpus, unsigned id)
+{
+	return step(cpus, id, CPU_HP_EJECTED, CPU_HP_DISABLED);
 }
 
 int cpu_hp_cancel_remove(struct psci_cpus *cpus, unsigned id, bool *notify)
@@ -126,6 +134,7 @@ int cpu_hp_cancel_remove(struct psci_cpus *cpus, unsigned id, bool *notify)
 		*notify = true;
 		return 0;
 	case CPU_HP_DISABLED:
+	case CPU_HP_EJECTED:
 		return -EALREADY;
 	default:
 		return -EINVAL;

@@ -63,6 +63,7 @@ struct psci_cpu {
 	 * the guest uses the CPU, for thread names: psci_cpu_in_use().
 	 */
 	bool started;
+	uint64_t ejected_ms;	/* VM uptime at the guest's _EJ0 (while ejected) */
 	uint64_t entry;		/* CPU_ON entry point and context id */
 	uint64_t context;
 };

@@ -79,9 +79,10 @@ CASES = [
 
 
 # vmm logs its count of hotplug-block accesses (each one a guest exit) when
-# it raises an event and when the guest reports back.
+# it raises an event and when the guest reports back: an add ends at the
+# insert's _OST, a remove once the guest has reported its eject ("removed").
 _ACCESSES = r"hotplug: vcpu(\d+) (enabled, insert event raised|remove event raised|" \
-            r"_OST event 0x[01] status 0x0|ejected by the guest, now disabled).*\(block accesses (\d+)\)"
+            r"_OST event 0x[01] status 0x0|removed).*\(block accesses (\d+)\)"
 
 
 def _block_exits(run):
@@ -93,7 +94,7 @@ def _block_exits(run):
         if m and m.group(1) == "3":
             seen.setdefault(m.group(2).split()[0].rstrip(","), int(m.group(3)))
     try:
-        return (seen["_OST"] - seen["enabled"], seen["ejected"] - seen["remove"])
+        return (seen["_OST"] - seen["enabled"], seen["removed"] - seen["remove"])
     except KeyError:
         return None
 

@@ -59,10 +59,11 @@ static void check_all(const struct psci_cpus *cpus)
 		invariant((unsigned)c->hp < CPU_HP_NR_STATES, "illegal hotplug state", i);
 		invariant(c->power == PSCI_POWER_OFF || c->power == PSCI_POWER_ON_PENDING ||
 			  c->power == PSCI_POWER_ON, "illegal power state", i);
-		invariant(c->hp != CPU_HP_DISABLED || c->power == PSCI_POWER_OFF,
-			  "a disabled vCPU is powered", i);
+		bool off_for_guest = c->hp == CPU_HP_DISABLED || c->hp == CPU_HP_EJECTED;
+		invariant(!off_for_guest || c->power == PSCI_POWER_OFF, "a disabled vCPU is powered", i);
 		/* Thread names ("vcpuN") follow this: an ejected CPU is not in use. */
-		invariant(c->hp != CPU_HP_DISABLED || !c->started, "a disabled vCPU counts as started", i);
+		invariant(!off_for_guest || !c->started, "a disabled vCPU counts as started", i);
+		invariant(cpu_hp_is_enabled(c->hp) != off_for_guest, "enabled and disabled at once", i);
 		invariant(c->power == PSCI_POWER_OFF || c->started, "a powered vCPU was never started", i);
 		invariant(c->mpidr == arm64_mpidr_of_vcpu(i), "MPIDR changed", i);
 		if (first < 0 && cpu_hp_has_event(c->hp))
@@ -116,7 +117,7 @@ static void hotplug_step(struct psci_cpus *cpus, uint8_t op, uint8_t a)
 	bool notify = false;
 	int rc;
 
-	switch (op % 8) {
+	switch (op % 9) {
 	case 0: rc = cpu_hp_add(cpus, id); break;
 	case 1: rc = cpu_hp_request_remove(cpus, id); break;
 	case 2: rc = cpu_hp_ack_insert(cpus, id); break;
@@ -124,6 +125,7 @@ static void hotplug_step(struct psci_cpus *cpus, uint8_t op, uint8_t a)
 	case 4: rc = cpu_hp_eject(cpus, id); break;
 	case 5: rc = cpu_hp_cancel_remove(cpus, id, &notify); break;
 	case 6: psci_cpu_started(cpus, id); rc = 0; break;
+	case 7: rc = cpu_hp_eject_done(cpus, id); break;
 	default: rc = cpu_hp_next_event(cpus) >= 0 ? 0 : -1; break;
 	}
 	invariant(rc <= 0, "a transition returned a positive value", id);

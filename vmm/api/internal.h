@@ -32,11 +32,6 @@
 #define API_ERR_GUEST_FAILED	(-32010)	/* the guest's _OST reported a failure */
 #define API_ERR_TOO_MANY_CLIENTS (-32011)	/* sent to a client refused at accept */
 
-/* ACPI _OST source events of an eject (ACPI 6.5 table 6.162). */
-#define OST_EVENT_EJECT_REQUEST	0x03
-#define OST_EVENT_OSPM_EJECT	0x103
-#define OST_STATUS_EJECT_IN_PROGRESS 0x84
-
 struct api_conn;
 struct api_call;
 struct api_wait;

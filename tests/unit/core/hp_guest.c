@@ -79,6 +79,12 @@ static void eject(struct hp_guest *g, uint32_t id)
 	}
 	wr(g, HP(SELECT), id);
 	wr(g, HP(COMMAND), CPUHP_CMD_EJECT);
+	/* Linux re-reads _STA, then reports the eject: that ends the removal. */
+	uint32_t st;
+	if (rd(g, HP(STATUS), &st)) {
+		wr(g, HP(OST_EVENT), OST_EVENT_EJECT_REQUEST);
+		wr(g, HP(OST_STATUS), 0);
+	}
 }
 
 static void *guest_main(void *arg)

@@ -3,7 +3,7 @@
  * kernel from vCPU 0 of a testvm. It polls the GED, takes every event from
  * NEXT_EVENT, brings inserted CPUs up with CPU_ON, and offlines (CPU_OFF on
  * the CPU itself) and ejects removed ones, as Linux does. It reports _OST
- * success for each insert, so API waits complete.
+ * success for each insert and each eject, so API waits complete.
  */
 #ifndef TESTS_UNIT_CORE_HP_GUEST_H
 #define TESTS_UNIT_CORE_HP_GUEST_H

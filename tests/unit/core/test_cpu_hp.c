@@ -32,7 +32,7 @@ static void table_init(struct table *t)
 					       .power = PSCI_POWER_OFF };
 }
 
-enum op { OP_ADD, OP_REMOVE, OP_ACK_INSERT, OP_ACK_REMOVE, OP_EJECT, OP_CANCEL, NR_OPS };
+enum op { OP_ADD, OP_REMOVE, OP_ACK_INSERT, OP_ACK_REMOVE, OP_EJECT, OP_EJECT_DONE, OP_CANCEL, NR_OPS };
 
 static int apply(struct table *t, enum op op, unsigned id, bool *notify)
 {
@@ -43,6 +43,7 @@ static int apply(struct table *t, enum op op, unsigned id, bool *notify)
 	case OP_ACK_INSERT: return cpu_hp_ack_insert(&t->cpus, id);
 	case OP_ACK_REMOVE: return cpu_hp_ack_remove(&t->cpus, id);
 	case OP_EJECT: return cpu_hp_eject(&t->cpus, id);
+	case OP_EJECT_DONE: return cpu_hp_eject_done(&t->cpus, id);
 	default: return cpu_hp_cancel_remove(&t->cpus, id, notify);
 	}
 }
@@ -58,17 +59,20 @@ struct expect {
 #define E CPU_HP_ENABLED
 #define RR CPU_HP_REMOVE_REQUESTED
 #define RA CPU_HP_REMOVE_ACKED
+#define EJ CPU_HP_EJECTED
 
 /* [from][op] for vCPU 1 powered off: { rc, state after, notify }. */
 #define TO(s) { 0, s, false }
 #define NO(rc, s) { rc, s, false }
 static const struct expect table_off[CPU_HP_NR_STATES][NR_OPS] = {
-	/*        add               remove            ack insert        ack remove        eject             cancel */
-	[D]  = { TO(IP),           NO(-ENODEV, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EALREADY, D) },
-	[IP] = { NO(-EALREADY, IP), NO(-EBUSY, IP),  TO(E),            NO(-EINVAL, IP),  NO(-EINVAL, IP),  NO(-EINVAL, IP) },
-	[E]  = { NO(-EALREADY, E), TO(RR),           NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E) },
-	[RR] = { NO(-EBUSY, RR),   NO(-EBUSY, RR),   NO(-EINVAL, RR),  TO(RA),           TO(D),            TO(E) },
-	[RA] = { NO(-EBUSY, RA),   NO(-EBUSY, RA),   NO(-EINVAL, RA),  NO(-EINVAL, RA),  TO(D),            { 0, IP, true } },
+	/*        add               remove            ack insert        ack remove        eject             eject done        cancel */
+	[D]  = { TO(IP),           NO(-ENODEV, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EINVAL, D),   NO(-EALREADY, D) },
+	[IP] = { NO(-EALREADY, IP), NO(-EBUSY, IP),  TO(E),            NO(-EINVAL, IP),  NO(-EINVAL, IP),  NO(-EINVAL, IP),  NO(-EINVAL, IP) },
+	[E]  = { NO(-EALREADY, E), TO(RR),           NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E),   NO(-EINVAL, E) },
+	[RR] = { NO(-EBUSY, RR),   NO(-EBUSY, RR),   NO(-EINVAL, RR),  TO(RA),           TO(EJ),           NO(-EINVAL, RR),  TO(E) },
+	[RA] = { NO(-EBUSY, RA),   NO(-EBUSY, RA),   NO(-EINVAL, RA),  NO(-EINVAL, RA),  TO(EJ),           NO(-EINVAL, RA),  { 0, IP, true } },
+	/* Ejected: disabled for the guest, but no insert until it reported the eject. */
+	[EJ] = { NO(-EBUSY, EJ),   NO(-ENODEV, EJ),  NO(-EINVAL, EJ),  NO(-EINVAL, EJ),  NO(-EINVAL, EJ),  TO(D),            NO(-EALREADY, EJ) },
 };
 
 static void test_every_transition_from_every_state(void **state)
@@ -145,12 +149,15 @@ static void test_derived_views(void **state)
 	assert_true(cpu_hp_is_enabled(E));
 	assert_true(cpu_hp_is_enabled(RR));
 	assert_true(cpu_hp_is_enabled(RA));
+	assert_false(cpu_hp_is_enabled(EJ));
 	assert_false(cpu_hp_is_enabled(CPU_HP_NR_STATES));
 	assert_false(cpu_hp_has_event(D));
 	assert_true(cpu_hp_has_event(IP));
 	assert_false(cpu_hp_has_event(E));
 	assert_true(cpu_hp_has_event(RR));
 	assert_false(cpu_hp_has_event(RA));
+	assert_false(cpu_hp_has_event(EJ));
+	assert_string_equal(cpu_hp_state_name(EJ), "ejected");
 	assert_string_equal(cpu_hp_state_name(RA), "remove-acknowledged");
 	assert_string_equal(cpu_hp_state_name(CPU_HP_NR_STATES), "invalid");
 }
@@ -209,7 +216,9 @@ static void test_in_use_from_cpu_on_to_eject(void **state)
 	assert_int_equal(cpu_hp_eject(&t.cpus, 2), 0);
 	assert_false(psci_cpu_in_use(&t.cpu[2]));
 	assert_false(t.cpu[2].started);
-	/* Enabled again: not in use until the guest starts it again. */
+	/* Enabled again once the guest reported the eject: not in use until it starts it again. */
+	assert_int_equal(cpu_hp_add(&t.cpus, 2), -EBUSY);
+	assert_int_equal(cpu_hp_eject_done(&t.cpus, 2), 0);
 	assert_int_equal(cpu_hp_add(&t.cpus, 2), 0);
 	assert_false(psci_cpu_in_use(&t.cpu[2]));
 }

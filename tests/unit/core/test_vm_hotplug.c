@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include "arch/arm64/layout.h"
 #include "arch/arm64/psci.h"
@@ -147,22 +148,69 @@ static void test_hotplug_eject(void **state)
 	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_SELECT, 4, 1);
 	assert_true(mmio_read(&t, 0, CPUHP_BASE + CPUHP_REG_STATUS, 4) ==
 		    (CPUHP_STATUS_ENABLED | CPUHP_STATUS_REMOVE));
-	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_COMMAND, 4, CPUHP_CMD_EJECT);
-
+	/* _EJ0: disabled at once (the _STA that follows reads it so)... */
+	assert_int_equal(guest_eject(&t, 0, 1), 0);
 	struct cpu_info c = testvm_cpu(&t, 1);
 	assert_false(c.enabled);
 	assert_false(c.online);
+	assert_string_equal(c.state, "ejected");
+	/* ...but the removal is done only when the guest reports it (_OST). */
+	assert_int_equal(c.pending, CPU_PENDING_REMOVE);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 0);
+	assert_int_equal(vm_api_ops.cpu_add(t.vm, 1), -VM_ERR_BUSY);
+	assert_int_equal(vm_api_ops.cpu_add(t.vm, -1), 2);	/* another CPU is free */
+	assert_int_equal(guest_eject(&t, 0, 1), 0);		/* still disabled for the guest */
+	guest_ost(&t, 0, 1, OST_EVENT_EJECT_REQUEST, 0);
+
+	c = testvm_cpu(&t, 1);
+	assert_false(c.enabled);
 	assert_int_equal(c.pending, CPU_PENDING_NONE);
+	assert_string_equal(c.state, "disabled");
 	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 1);
-	assert_true(mmio_read(&t, 0, CPUHP_BASE + CPUHP_REG_STATUS, 4) == 0);
 	/* Gone for the guest too. */
 	assert_int_equal(cpu_on(&t, 0, 1, ENTRY, 0), PSCI_RET_DENIED);
 	assert_int_equal(vm_api_ops.cpu_remove(t.vm, 1), -VM_ERR_NOT_ENABLED);
 
 	/* And it can be plugged back in. */
 	assert_int_equal(vm_api_ops.cpu_add(t.vm, -1), 1);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 1);
 	assert_int_equal(cpu_on(&t, 0, 1, ENTRY, 0), PSCI_RET_SUCCESS);
 	assert_true(fake_hv_wait_resets(t.fh, 1, 2, TMO));
+	testvm_finish(&t);
+}
+
+/*
+ * A guest that ejects but never reports it (_OST): the removal ends after
+ * a grace period, at the next add or at the remove's own timeout (cancel).
+ */
+static void test_hotplug_eject_unreported(void **state)
+{
+	struct testvm t;
+
+	(void)state;
+	create_ok(&t, &acpi_2_4);
+	start_ok(&t);
+	for (unsigned id = 2; id <= 3; id++) {
+		assert_int_equal(vm_api_ops.cpu_add(t.vm, (int)id), (int)id);
+		mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_SELECT, 4, id);
+		mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_COMMAND, 4, CPUHP_CMD_CLEAR_INSERT);
+		assert_int_equal(vm_api_ops.cpu_remove(t.vm, id), 0);
+		assert_int_equal(guest_eject(&t, 0, id), 0);
+	}
+	/* Nothing free while both are in their grace period. */
+	assert_int_equal(vm_api_ops.cpu_add(t.vm, -1), -VM_ERR_NO_FREE_CPU);
+	assert_int_equal(vm_api_ops.cpu_add(t.vm, 3), -VM_ERR_BUSY);
+	/* The remove's timeout: nothing to cancel, the removal is over. */
+	assert_int_equal(vm_api_ops.cpu_remove_cancel(t.vm, 2, NULL), -VM_ERR_NOT_ENABLED);
+	assert_string_equal(testvm_cpu(&t, 2).state, "disabled");
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 2), 1);
+	/* After the grace period, vCPU 3 counts as free: an add ends its removal. */
+	usleep(2100 * 1000);
+	assert_int_equal(testvm_cpu(&t, 3).pending, CPU_PENDING_NONE);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 3), 0);
+	assert_int_equal(vm_api_ops.cpu_add(t.vm, 3), 3);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 3), 1);
+	assert_true(testvm_cpu(&t, 3).enabled);
 	testvm_finish(&t);
 }
 
@@ -318,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_hotplug_add_lowest),
 		cmocka_unit_test(test_hotplug_fdt_unsupported),
 		cmocka_unit_test(test_hotplug_eject),
+		cmocka_unit_test(test_hotplug_eject_unreported),
 		cmocka_unit_test(test_hotplug_ost),
 		cmocka_unit_test(test_hotplug_concurrent_add),
 		cmocka_unit_test(test_two_vms),

@@ -46,8 +46,14 @@ static uint32_t status_of(struct testvm *t, unsigned vcpu, unsigned id)
 
 static void eject(struct testvm *t, unsigned vcpu, unsigned id)
 {
-	mmio_write(t, vcpu, HP(SELECT), 4, id);
-	mmio_write(t, vcpu, HP(COMMAND), 4, CPUHP_CMD_EJECT);
+	(void)guest_eject(t, vcpu, id);
+}
+
+/* _EJ0, then the _OST that ends the removal (as Linux does after its _STA check). */
+static void eject_and_report(struct testvm *t, unsigned vcpu, unsigned id)
+{
+	(void)guest_eject(t, vcpu, id);
+	guest_ost(t, vcpu, id, OST_EVENT_EJECT_REQUEST, 0);
 }
 
 /* The AML's scan, once: returns how many events it took. */
@@ -115,14 +121,19 @@ static void test_eject_refused(void **state)
 	assert_int_equal(status_of(&t, 0, 1), CPUHP_STATUS_ENABLED);
 	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 0);
 
-	/* Once it is off, the same eject goes through. */
+	/* Once it is off, the same eject goes through; the guest's _OST ends the removal. */
 	offline(&t, 1);
 	eject(&t, 0, 1);
-	assert_int_equal(hp_state(&t, 1), CPU_HP_DISABLED);
+	assert_int_equal(hp_state(&t, 1), CPU_HP_EJECTED);
 	assert_int_equal(status_of(&t, 0, 1), 0);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 0);
+	guest_ost(&t, 0, 1, OST_EVENT_EJECT_REQUEST, OST_STATUS_EJECT_IN_PROGRESS);
+	assert_int_equal(hp_state(&t, 1), CPU_HP_EJECTED);	/* "in progress" is no outcome */
+	guest_ost(&t, 0, 1, OST_EVENT_EJECT_REQUEST, 0);
+	assert_int_equal(hp_state(&t, 1), CPU_HP_DISABLED);
 	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 1);
-	/* A repeated _EJ0 changes nothing and is not reported twice. */
-	eject(&t, 0, 1);
+	/* A repeated _EJ0 or _OST changes nothing and is not reported twice. */
+	eject_and_report(&t, 0, 1);
 	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 1);
 	assert_int_equal(cpu_on(&t, 0, 1, ENTRY, 0), PSCI_RET_DENIED);
 	testvm_finish(&t);
@@ -153,6 +164,12 @@ static void test_double_remove_and_no_stale_insert(void **state)
 
 	offline(&t, 3);
 	eject(&t, 0, 3);
+	assert_int_equal(vm_api_ops.cpu_get(t.vm, 3, &c), 0);
+	assert_false(c.enabled);
+	assert_int_equal(c.pending, CPU_PENDING_REMOVE);	/* until the guest reports it */
+	assert_string_equal(c.state, "ejected");
+	assert_int_equal(vm_api_ops.cpu_add(t.vm, 3), -VM_ERR_BUSY);
+	guest_ost(&t, 0, 3, OST_EVENT_EJECT_REQUEST, 0);
 	assert_int_equal(vm_api_ops.cpu_get(t.vm, 3, &c), 0);
 	assert_false(c.enabled);
 	assert_int_equal(c.pending, CPU_PENDING_NONE);
@@ -266,6 +283,8 @@ static void test_cpu_on_races_eject(void **state)
 			assert_int_equal(r.rc, PSCI_RET_DENIED);
 			assert_int_equal(power(&t, 1), PSCI_POWER_OFF);
 		}
+		assert_int_equal(hp_state(&t, 1), CPU_HP_EJECTED);
+		guest_ost(&t, 2, 1, OST_EVENT_EJECT_REQUEST, 0);
 		assert_int_equal(hp_state(&t, 1), CPU_HP_DISABLED);
 		assert_int_equal(power(&t, 1), PSCI_POWER_OFF);
 		/* Back to enabled for the next round. */
@@ -360,6 +379,7 @@ static void test_concurrent_clients_and_guest(void **state)
 
 		assert_true(s < CPU_HP_NR_STATES);
 		assert_false(cpu_hp_has_event(s));	/* the guest took every event */
+		assert_true(s != CPU_HP_EJECTED);	/* and reported every eject */
 		if (s == CPU_HP_DISABLED)
 			assert_int_equal(power(&t, id), PSCI_POWER_OFF);
 		/* Every enable is matched by one disable, except for CPUs enabled now. */

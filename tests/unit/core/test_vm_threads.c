@@ -68,10 +68,10 @@ static void test_names_follow_guest_use(void **state)
 	fake_hv_push_hypercall(t.fh, 1, PSCI_FN_CPU_OFF, 0, 0, 0);
 	assert_true(testvm_wait_online(&t, 1, false, TMO));
 	assert_string_equal(name_of(&t, 1, n), "vcpu1");
-	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_SELECT, 4, 1);
-	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_COMMAND, 4, CPUHP_CMD_EJECT);
+	assert_int_equal(guest_eject(&t, 0, 1), 0);
 	assert_false(testvm_cpu(&t, 1).enabled);
 	assert_string_equal(name_of(&t, 1, n), "vcpu1-off");
+	guest_ost(&t, 0, 1, OST_EVENT_EJECT_REQUEST, 0);
 
 	/* Enabled again: "-off" until the guest starts it again. */
 	assert_int_equal(vm_api_ops.cpu_add(t.vm, 1), 1);

@@ -249,6 +249,20 @@ void mmio_write(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len, ui
 	assert_true(fake_hv_wait_answers(t->fh, vcpu, n + 1, TMO));
 }
 
+uint32_t guest_eject(struct testvm *t, unsigned vcpu, unsigned id)
+{
+	mmio_write(t, vcpu, CPUHP_BASE + CPUHP_REG_SELECT, 4, id);
+	mmio_write(t, vcpu, CPUHP_BASE + CPUHP_REG_COMMAND, 4, CPUHP_CMD_EJECT);
+	return (uint32_t)mmio_read(t, vcpu, CPUHP_BASE + CPUHP_REG_STATUS, 4);
+}
+
+void guest_ost(struct testvm *t, unsigned vcpu, unsigned id, uint32_t event, uint32_t status)
+{
+	mmio_write(t, vcpu, CPUHP_BASE + CPUHP_REG_SELECT, 4, id);
+	mmio_write(t, vcpu, CPUHP_BASE + CPUHP_REG_OST_EVENT, 4, event);
+	mmio_write(t, vcpu, CPUHP_BASE + CPUHP_REG_OST_STATUS, 4, status);
+}
+
 /* Guest-side CPU_ON of vCPU id (SMC64), as Linux issues it. */
 int64_t cpu_on(struct testvm *t, unsigned caller, unsigned id, uint64_t entry, uint64_t ctx)
 {

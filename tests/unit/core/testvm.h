@@ -91,5 +91,9 @@ uint64_t mmio_read(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len)
 void mmio_write(struct testvm *t, unsigned vcpu, uint64_t addr, unsigned len, uint64_t v);
 /* Guest-side CPU_ON of vCPU id (SMC64) from caller, as Linux issues it. */
 int64_t cpu_on(struct testvm *t, unsigned caller, unsigned id, uint64_t entry, uint64_t ctx);
+/* The guest's _EJ0 of vCPU id, run on vcpu: returns what _STA reads right after (STATUS). */
+uint32_t guest_eject(struct testvm *t, unsigned vcpu, unsigned id);
+/* The guest's _OST for vCPU id: (event, status), e.g. (OST_EVENT_EJECT_REQUEST, 0). */
+void guest_ost(struct testvm *t, unsigned vcpu, unsigned id, uint32_t event, uint32_t status);
 
 #endif
