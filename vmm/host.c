@@ -146,7 +146,10 @@ static int h_create(void *o, struct vm_config_owned *c, char *err, size_t errlen
 
 /*
  * The tap fds vm.add-net stored belong to the created configuration until
- * vm.boot hands them to the VM; a VM shut down before it boots closes them.
+ * vm.boot hands them to vm_create, which owns them from then on, also when
+ * it fails. A vm.boot that fails gives them up either way (the devices go
+ * with them: vm.add-net again before another vm.boot), and a VM shut down
+ * before vm.boot closes them.
  */
 static void forget_net_fds(struct vm_config *cfg)
 {
@@ -156,7 +159,7 @@ static void forget_net_fds(struct vm_config *cfg)
 	}
 }
 
-static void close_net_fds(struct vm_config *cfg)
+static void close_net(struct vm_config *cfg)
 {
 	for (unsigned i = 0; i < cfg->nr_net; i++) {
 		for (unsigned j = 0; j < cfg->net[i].nfds; j++) {
@@ -164,7 +167,17 @@ static void close_net_fds(struct vm_config *cfg)
 				close(cfg->net[i].fds[j]);
 		}
 	}
-	forget_net_fds(cfg);
+	memset(cfg->net, 0, sizeof(cfg->net));
+	cfg->nr_net = 0;
+}
+
+static int boot_failed(struct run_ctx *rc, int r)
+{
+	if (rc->created.cfg.nr_net)
+		vm_log(NULL, "vm.boot failed: the tap fds of %u network device(s) are closed",
+		       rc->created.cfg.nr_net);
+	close_net(&rc->created.cfg);
+	return r;
 }
 
 static int h_boot(void *o, char *err, size_t errlen)
@@ -188,24 +201,24 @@ static int h_boot(void *o, char *err, size_t errlen)
 				 (unsigned long long)(rc->created.cfg.memory_bytes >> 20),
 				 (unsigned long long)(layout_max_ram(vp.ipa_limit) >> 20));
 		if (r)
-			return r;
+			return boot_failed(rc, r);
 	}
 	if (rc->hv->ops->get_caps(rc->hv, &caps) == 0 && rc->created.cfg.max_cpus > caps.max_vcpus) {
 		snprintf(err, errlen, "max_vcpus (%u) is beyond KVM's limit of %u vCPUs",
 			 rc->created.cfg.max_cpus, caps.max_vcpus);
-		return -EINVAL;
+		return boot_failed(rc, -EINVAL);
 	}
 	vm = calloc(1, sizeof(*vm));
 	if (!vm) {
 		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return boot_failed(rc, -ENOMEM);
 	}
 	r = vm_create(vm, &rc->created.cfg, rc->hv, err, errlen);
-	forget_net_fds(&rc->created.cfg);	/* the VM's devices took them, or closed them */
+	forget_net_fds(&rc->created.cfg);	/* the VM's: its devices or vm_destroy close them */
 	if (r) {
 		vm_destroy(vm);
 		free(vm);
-		return r;
+		return boot_failed(rc, r);
 	}
 	rc->own_vm = true;
 	r = run_attach_vm(rc, vm, err, errlen);
@@ -293,7 +306,7 @@ void host_fini(struct run_ctx *rc)
 		rc->hv->ops->destroy(rc->hv);
 	rc->hv = NULL;
 	if (rc->have_config) {
-		close_net_fds(&rc->created.cfg);	/* never booted: still ours */
+		close_net(&rc->created.cfg);	/* never booted: still ours */
 		vm_config_owned_free(&rc->created);
 	}
 	rc->have_config = false;

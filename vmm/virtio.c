@@ -331,4 +331,5 @@ void vm_virtio_destroy_all(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		vm->virtio[i].destroy(vm->virtio[i].dev);
 	vm->nvirtio = 0;
+	vm_net_close_untaken(vm);
 }

@@ -69,13 +69,16 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virti
 		     void *dev, void (*destroy)(void *dev), char *err, size_t errlen) WUR;
 /* virtio-net (vmm/virtio_net.c): check --net fds (status 2 if not taps); make a device. */
 int vm_net_check(const struct vm_net_config *n, char *err, size_t errlen) WUR;
+/* Takes the slot's fds from vm->cfg (-1 there): the device closes them, or this on failure. */
 int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen) WUR;
+/* Close the --net fds no device took (vm_create failed before their device). */
+void vm_net_close_untaken(struct vm *vm);
 /* virtio-blk (vmm/virtio_blk.c): open each --disk to check it; create the disk of a slot. */
 int vm_disk_check(const struct vm_config *cfg, char *err, size_t errlen) WUR;
 int vm_virtio_add_blk(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen) WUR;
 /* Create every device of the plan (vm_create). */
 int vm_virtio_create_all(struct vm *vm, char *err, size_t errlen) WUR;
-/* Stop the I/O threads and free the devices (before guest RAM goes away). */
+/* Stop the I/O threads and free the devices (before guest RAM goes away); close untaken tap fds. */
 void vm_virtio_destroy_all(struct vm *vm);
 
 #endif

@@ -54,9 +54,15 @@ static void random_mac(uint8_t mac[6])
 	mac[0] = (uint8_t)((mac[0] & 0xfe) | 0x02);	/* unicast, locally administered */
 }
 
+static void close_fds(const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen)
 {
-	const struct vm_net_config *n = &vm->cfg.net[s->index];
+	struct vm_net_config *n = &vm->cfg.net[s->index];
 	struct virtio_net_params p = { .nfds = n->pairs, .tap = true };
 	int fds[VM_NET_MAX_PAIRS];
 	struct virtio_mmio_config cfg;
@@ -70,11 +76,16 @@ int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, 
 			return r;
 		}
 	} else {
+		/* Ours from here: closed below on failure, else by the device. */
 		for (unsigned i = 0; i < n->nfds; i++) {
 			fds[i] = n->fds[i];
+			n->fds[i] = -1;
+		}
+		for (unsigned i = 0; i < n->nfds; i++) {
 			if ((r = net_tap_prepare(fds[i]))) {
 				snprintf(err, errlen, "--net: tap fd %d: cannot make it non-blocking with a "
 					 "12-byte vnet header: %s", fds[i], strerror(-r));
+				close_fds(fds, n->nfds);
 				return r;
 			}
 		}
@@ -87,8 +98,7 @@ int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, 
 		random_mac(p.mac);
 	net = calloc(1, sizeof(*net));
 	if (!net) {
-		for (unsigned i = 0; i < p.nfds; i++)
-			close(fds[i]);
+		close_fds(fds, p.nfds);
 		snprintf(err, errlen, "out of memory for virtio-net");
 		return -ENOMEM;
 	}
@@ -101,4 +111,17 @@ int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, 
 	       (unsigned long long)s->base, n->tap[0] ? "tap " : "tap fds", n->tap[0] ? n->tap : "",
 	       p.nfds, p.nfds > 1 ? "s" : "", p.mac[0], p.mac[1], p.mac[2], p.mac[3], p.mac[4], p.mac[5]);
 	return vm_virtio_attach(vm, s, &net->vdev, net, net_free, err, errlen);
+}
+
+void vm_net_close_untaken(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.nr_net; i++) {
+		struct vm_net_config *n = &vm->cfg.net[i];
+
+		for (unsigned j = 0; j < n->nfds; j++) {
+			if (n->fds[j] >= 0)
+				close(n->fds[j]);
+			n->fds[j] = -1;
+		}
+	}
 }

@@ -96,7 +96,11 @@ struct vm {
 	void *event_opaque;
 };
 
-/* Create the VM: memory, every possible vCPU, the vGIC, devices, boot payload. */
+/*
+ * Create the VM: memory, every possible vCPU, the vGIC, devices, boot payload.
+ * The tap fds of cfg->net are the VM's from the call on, also on failure: a
+ * virtio-net device closes them, or vm_destroy if none took them.
+ */
 int vm_create(struct vm *vm, const struct vm_config *cfg, struct hv *hv,
 	      char *err, size_t errlen) WUR;
 void vm_destroy(struct vm *vm);
