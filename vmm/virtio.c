@@ -30,11 +30,8 @@ int vm_virtio_check(const struct vm_config *cfg, char *err, size_t errlen)
 		}
 		close(fd);
 	}
-	for (unsigned i = 0; i < cfg->nr_net; i++) {
-		int r = vm_net_check(&cfg->net[i], err, errlen);
-		if (r)
-			return r;
-	}
+	if ((r = vm_net_check_all(cfg, err, errlen)))
+		return r;
 	if (cfg->vsock.socket) {
 		/* vmm creates the socket: its directory must exist, and no other kind of file be there. */
 		char dir[4096];

@@ -69,6 +69,8 @@ int vm_virtio_attach(struct vm *vm, const struct vm_virtio_slot *s, struct virti
 		     void *dev, void (*destroy)(void *dev), char *err, size_t errlen) WUR;
 /* virtio-net (vmm/virtio_net.c): check --net fds (status 2 if not taps); make a device. */
 int vm_net_check(const struct vm_net_config *n, char *err, size_t errlen) WUR;
+/* Every --net of cfg, and no fd named twice. */
+int vm_net_check_all(const struct vm_config *cfg, char *err, size_t errlen) WUR;
 /* Takes the slot's fds from vm->cfg (-1 there): the device closes them, or this on failure. */
 int vm_virtio_add_net(struct vm *vm, const struct vm_virtio_slot *s, char *err, size_t errlen) WUR;
 /* Close the --net fds no device took (vm_create failed before their device). */

@@ -41,6 +41,34 @@ int vm_net_check(const struct vm_net_config *n, char *err, size_t errlen)
 	return 0;
 }
 
+/* Each device closes its fds: an fd named twice would be closed twice. */
+int vm_net_check_all(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	int seen[VM_MAX_NET * VM_NET_MAX_PAIRS];
+	unsigned nseen = 0;
+
+	for (unsigned i = 0; i < cfg->nr_net && i < VM_MAX_NET; i++) {
+		for (unsigned j = 0; j < cfg->net[i].nfds && j < VM_NET_MAX_PAIRS; j++) {
+			int fd = cfg->net[i].fds[j];
+
+			for (unsigned k = 0; k < nseen; k++) {
+				if (seen[k] == fd) {
+					snprintf(err, errlen, "--net: fd %d is given twice (one fd is one queue "
+						 "pair of one device)", fd);
+					return -EINVAL;
+				}
+			}
+			seen[nseen++] = fd;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nr_net; i++) {
+		int r = vm_net_check(&cfg->net[i], err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 static void net_free(void *dev)
 {
 	virtio_net_destroy(dev);

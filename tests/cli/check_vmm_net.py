@@ -41,6 +41,11 @@ with tempfile.TemporaryDirectory() as tmp:
     r, w = os.pipe()
     expect_usage_error(["--kernel", image, "--net", f"fd={r}"], f"fd {r} is not a tap", pass_fds=(r,))
     expect_usage_error(["--kernel", image, "--net", "fd=0"], "fd 0 is not a tap", stdin=r)
+    # One fd is one queue pair of one device (each device closes its own).
+    expect_usage_error(["--kernel", image, "--net", f"fd={r},fd={r}"], f"fd {r} is given twice",
+                       pass_fds=(r,))
+    expect_usage_error(["--kernel", image, "--net", f"fd={r}", "--net", f"fd={r}"],
+                       f"fd {r} is given twice", pass_fds=(r,))
     os.close(r)
     os.close(w)
     expect_usage_error(["--kernel", image, "--net", "fd=250"], "fd 250 is not open")
