@@ -62,6 +62,8 @@ static int f_add_net(void *o, const struct vm_net_config *n, char *err, size_t e
 	struct fake_vmm *f = o;
 
 	if (f->conf.cfg.nr_net >= VM_MAX_NET) {
+		for (unsigned i = 0; i < n->nfds; i++)
+			close(n->fds[i]);	/* as vmm_ops says: closed on failure */
 		snprintf(err, errlen, "full");
 		return -ENOSPC;
 	}
@@ -124,11 +126,13 @@ int http_send(int fd, const char *data, size_t len, const int *fds, unsigned nfd
 {
 	union {
 		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(int) * 8)];
+		char b[CMSG_SPACE(sizeof(int) * HTTP_SEND_MAX_FDS)];
 	} ctl;
 	struct iovec iov = { (void *)data, len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+	if (nfds > HTTP_SEND_MAX_FDS)
+		return -1;
 	if (nfds) {
 		struct cmsghdr *cm;
 

@@ -34,6 +34,8 @@ struct http_reply {
 	size_t body_len;
 };
 
+#define HTTP_SEND_MAX_FDS 16	/* more than the server keeps (HTTP_MAX_FDS) */
+
 /* Send raw bytes (optionally with fds as SCM_RIGHTS in the same message). */
 int http_send(int fd, const char *data, size_t len, const int *fds, unsigned nfds);
 /* Read one reply (Content-Length framed); 0, or -1 on timeout/EOF/garbage. */
