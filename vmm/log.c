@@ -14,9 +14,11 @@ void vm_log(const struct vm *vm, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Stamped with the VM's uptime; before a VM exists (API only) there is none. */
 	uint64_t ms = vm ? vm_uptime_ms(vm) : 0;
-	int n = snprintf(line, sizeof(line), "vmm: [%4llu.%03llu] %s\n", (unsigned long long)(ms / 1000),
-			 (unsigned long long)(ms % 1000), msg);
+	int n = vm ? snprintf(line, sizeof(line), "vmm: [%4llu.%03llu] %s\n", (unsigned long long)(ms / 1000),
+			      (unsigned long long)(ms % 1000), msg)
+		   : snprintf(line, sizeof(line), "vmm: %s\n", msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {	/* cut, but still one line */

@@ -1,4 +1,4 @@
-/* One-line log messages on stderr, stamped with the time since VM start. */
+/* One-line log messages on stderr, stamped with the time since VM start (no stamp without a VM). */
 #ifndef VMM_LOG_H
 #define VMM_LOG_H
 
