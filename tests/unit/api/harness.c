@@ -64,18 +64,28 @@ int harness_setup(void **state)
 	return 0;
 }
 
-int harness_teardown(void **state)
+void harness_stop_loop(struct harness *h)
 {
-	struct harness *h = *state;
-
 	fake_vm_fini(&h->vm);
 	event_base_loopbreak(h->base);
 	pthread_join(h->loop, NULL);
+}
+
+int harness_free(struct harness *h)
+{
 	api_server_stop(h->srv);
 	event_base_free(h->base);
 	rmdir(h->dir);
 	free(h);
 	return 0;
+}
+
+int harness_teardown(void **state)
+{
+	struct harness *h = *state;
+
+	harness_stop_loop(h);
+	return harness_free(h);
 }
 
 void await_count(struct fake_vm *vm, const int *field, int value)

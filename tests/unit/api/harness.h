@@ -24,6 +24,9 @@ extern void (*harness_before_loop)(struct harness *h);
 /* cmocka setup/teardown: *state becomes a struct harness (4 CPUs, 1 enabled). */
 int harness_setup(void **state);
 int harness_teardown(void **state);
+/* harness_teardown in two halves, for what must go between (the loop stopped, the server not yet). */
+void harness_stop_loop(struct harness *h);
+int harness_free(struct harness *h);
 
 /* Until *field (a fake VM counter) reaches value: the request got to the VM. */
 void await_count(struct fake_vm *vm, const int *field, int value);

@@ -122,6 +122,15 @@ void fake_vmm_detach(struct harness *h, struct fake_vmm *f)
 	vm_config_owned_free(&f->conf);
 }
 
+int fake_vmm_teardown(void **state, struct fake_vmm *f)
+{
+	struct harness *h = *state;
+
+	harness_stop_loop(h);
+	fake_vmm_detach(h, f);	/* the loop is stopped: the target's timer can go */
+	return harness_free(h);
+}
+
 int http_send(int fd, const char *data, size_t len, const int *fds, unsigned nfds)
 {
 	union {

@@ -26,6 +26,8 @@ extern const struct vmm_ops fake_vmm_ops;
 /* Installs a fake VMM (no VM created yet) on the harness's server. */
 void fake_vmm_attach(struct harness *h, struct fake_vmm *f);
 void fake_vmm_detach(struct harness *h, struct fake_vmm *f);
+/* cmocka teardown of a harness with f attached. */
+int fake_vmm_teardown(void **state, struct fake_vmm *f);
 
 struct http_reply {
 	int status;

@@ -44,17 +44,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct harness *h = H(state);
-
-	fake_vm_fini(&h->vm);
-	event_base_loopbreak(h->base);
-	pthread_join(h->loop, NULL);
-	fake_vmm_detach(h, &vmm);
-	api_server_stop(h->srv);
-	event_base_free(h->base);
-	rmdir(h->dir);
-	free(h);
-	return 0;
+	return fake_vmm_teardown(state, &vmm);
 }
 
 /* n pipes: wr[] to send, rd[] to watch. */

@@ -71,18 +71,7 @@ static int setup_short_remove(void **state)
 
 static int teardown(void **state)
 {
-	struct harness *h = H(state);
-
-	fake_vm_fini(&h->vm);
-	event_base_loopbreak(h->base);
-	pthread_join(h->loop, NULL);
-	/* The loop is stopped: the target's timer can go. */
-	fake_vmm_detach(h, &vmm);
-	api_server_stop(h->srv);
-	event_base_free(h->base);
-	rmdir(h->dir);
-	free(h);
-	return 0;
+	return fake_vmm_teardown(state, &vmm);
 }
 
 static json_object *body_json(const struct http_reply *r)

@@ -250,42 +250,35 @@ static bool say(struct splice_guest *g, const char *text)
 	return true;
 }
 
+/* What the guest does, in order: UART text, or an _OST write (a log line), then a pause. */
+static const struct splice_step {
+	const char *text;
+	uint32_t ost;
+	unsigned pause_ms;
+} splice_steps[] = {
+	/* A line the guest stalls in: its start goes out once the guest is idle. */
+	{ "E2E step0=0/0", 0, CONSOLE_IDLE_MS + 3 * CONSOLE_POLL_MS },
+	/* A log line now, then the rest of the guest's line. */
+	{ NULL, 1, 4 * CONSOLE_POLL_MS },
+	{ "\n", 0, 0 },
+	/* A prompt that never ends: the log waits for it only so long. */
+	{ "login: ", 0, CONSOLE_IDLE_MS + 3 * CONSOLE_POLL_MS },
+	{ NULL, 2, CONSOLE_LOG_HOLD_MS + 4 * CONSOLE_POLL_MS },
+};
+
 static void *splice_guest_main(void *arg)
 {
 	struct splice_guest *g = arg;
 
-	if (!fake_hv_wait_idle(g->t->fh, 0, TMO)) {
+	if (!fake_hv_wait_idle(g->t->fh, 0, TMO))
 		g->failed = "vCPU 0 never ran";
-		goto out;
+	for (size_t i = 0; !g->failed && i < sizeof(splice_steps) / sizeof(splice_steps[0]); i++) {
+		const struct splice_step *st = &splice_steps[i];
+
+		if (st->text ? !say(g, st->text) : !push(g, CPUHP_BASE + CPUHP_REG_OST_STATUS, st->ost))
+			g->failed = st->text ? "UART write stuck" : "_OST write stuck";
+		usleep(st->pause_ms * 1000);
 	}
-	/* A line the guest stalls in: its start goes out once the guest is idle. */
-	if (!say(g, "E2E step0=0/0")) {
-		g->failed = "UART write stuck";
-		goto out;
-	}
-	usleep((CONSOLE_IDLE_MS + 3 * CONSOLE_POLL_MS) * 1000);
-	/* A log line now (an _OST report), then the rest of the guest's line. */
-	if (!push(g, CPUHP_BASE + CPUHP_REG_OST_STATUS, 1)) {
-		g->failed = "_OST write stuck";
-		goto out;
-	}
-	usleep(4 * CONSOLE_POLL_MS * 1000);
-	if (!say(g, "\n")) {
-		g->failed = "UART write stuck";
-		goto out;
-	}
-	/* A prompt that never ends: the log waits for it only so long. */
-	if (!say(g, "login: ")) {
-		g->failed = "UART write stuck";
-		goto out;
-	}
-	usleep((CONSOLE_IDLE_MS + 3 * CONSOLE_POLL_MS) * 1000);
-	if (!push(g, CPUHP_BASE + CPUHP_REG_OST_STATUS, 2)) {
-		g->failed = "_OST write stuck";
-		goto out;
-	}
-	usleep((CONSOLE_LOG_HOLD_MS + 4 * CONSOLE_POLL_MS) * 1000);
-out:
 	kill(getpid(), SIGTERM);
 	return NULL;
 }

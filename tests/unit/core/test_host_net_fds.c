@@ -147,63 +147,52 @@ static void boot_fails_and_closes(struct run_ctx *rc, const int *fds, unsigned n
 	assert_int_equal(open_fds(), before);
 }
 
-/* No hypervisor (no /dev/kvm): nothing of the VM exists. */
-static void test_no_hypervisor(void **state)
+/* Two devices of pipe fds stored, then vm.boot fails as next_hv (and max_cpus, if set) make it. */
+static void pipes_then_boot_fails(unsigned max_cpus)
 {
 	struct run_ctx rc;
 	unsigned before = open_fds();
 	int fds[3];
 
-	(void)state;
 	created(&rc);
+	if (max_cpus)
+		rc.created.cfg.max_cpus = max_cpus;
 	add_pipes(&rc, fds);
-	next_hv.error = -ENOENT;
 	boot_fails_and_closes(&rc, fds, 3, before);
+}
+
+/* No hypervisor (no /dev/kvm): nothing of the VM exists. */
+static void test_no_hypervisor(void **state)
+{
+	(void)state;
+	next_hv.error = -ENOENT;
+	pipes_then_boot_fails(0);
 }
 
 /* More vCPUs than the hypervisor has: refused before the VM. */
 static void test_over_the_vcpu_limit(void **state)
 {
-	struct run_ctx rc;
-	unsigned before = open_fds();
-	int fds[3];
-
 	(void)state;
-	created(&rc);
-	rc.created.cfg.max_cpus = 4;
 	next_hv.max_vcpus = 2;
-	add_pipes(&rc, fds);
-	boot_fails_and_closes(&rc, fds, 3, before);
+	pipes_then_boot_fails(4);
 }
 
 /* Guest memory the hypervisor cannot map: vm_create stops before any device. */
 static void test_memory_cannot_be_mapped(void **state)
 {
-	struct run_ctx rc;
-	unsigned before = open_fds();
-	int fds[3];
-
 	(void)state;
-	created(&rc);
 	next_hv.fail = true;
 	next_hv.fail_op = FAKE_OP_MAP_MEMORY;
-	add_pipes(&rc, fds);
-	boot_fails_and_closes(&rc, fds, 3, before);
+	pipes_then_boot_fails(0);
 }
 
 /* The vGIC fails: vCPUs exist, devices do not yet. */
 static void test_gic_fails(void **state)
 {
-	struct run_ctx rc;
-	unsigned before = open_fds();
-	int fds[3];
-
 	(void)state;
-	created(&rc);
 	next_hv.fail = true;
 	next_hv.fail_op = FAKE_OP_CREATE_GIC;
-	add_pipes(&rc, fds);
-	boot_fails_and_closes(&rc, fds, 3, before);
+	pipes_then_boot_fails(0);
 }
 
 /*
@@ -213,14 +202,8 @@ static void test_gic_fails(void **state)
  */
 static void test_net_device_fails(void **state)
 {
-	struct run_ctx rc;
-	unsigned before = open_fds();
-	int fds[3];
-
 	(void)state;
-	created(&rc);
-	add_pipes(&rc, fds);
-	boot_fails_and_closes(&rc, fds, 3, before);
+	pipes_then_boot_fails(0);
 }
 
 /* vm.add-net closes what it refuses: before vm.create, not a tap, one device too many. */
