@@ -2,7 +2,8 @@
  * The vCPU count target (vmm/cpu_target.c) on the real VM and its hotplug
  * state machine (fake hypervisor): an add step is held while the guest has
  * not taken the insert event (the CPU is insert-pending), and the walk goes
- * on once the guest's scan acknowledges it.
+ * on once the guest's scan acknowledges it; a grow after a shrink re-adds a
+ * CPU only once the guest has reported its eject.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,10 +82,59 @@ static void test_add_waits_for_insert_pending(void **state)
 	event_base_free(base);
 }
 
+/* Shrink, then grow at once: the ejected CPU comes back only after the guest's _OST. */
+static void test_grow_waits_for_eject_report(void **state)
+{
+	struct testvm t;
+	struct event_base *base = event_base_new();
+	struct cpu_target *ct;
+	struct cpu_target_status st;
+
+	(void)state;
+	assert_non_null(base);
+	create_ok(&t, &acpi_2_4);
+	start_ok(&t);
+	assert_int_equal(cpu_target_new(&ct, base, &vm_api_ops, t.vm), 0);
+	cpu_target_set_timeouts(ct, 100, 1000);
+	assert_int_equal(cpu_target_set(ct, 1), 0);
+	spin(base, 50);
+	assert_int_equal(testvm_cpu(&t, 1).pending, CPU_PENDING_REMOVE);
+	/* The guest's scan and _EJ0 (vCPU 1 never ran): _STA reads disabled. */
+	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_SELECT, 4, 1);
+	mmio_write(&t, 0, CPUHP_BASE + CPUHP_REG_COMMAND, 4, CPUHP_CMD_CLEAR_REMOVE);
+	assert_int_equal(guest_eject(&t, 0, 1), 0);
+
+	/* A new target before the guest reported the eject: nothing is added yet. */
+	assert_int_equal(cpu_target_set(ct, 2), 0);
+	spin(base, 250);
+	for (unsigned id = 1; id < 4; id++)
+		assert_false(testvm_cpu(&t, id).enabled);
+	assert_int_equal(guest_eject(&t, 0, 1), 0);	/* the guest's _STA check still sees it gone */
+	cpu_target_status(ct, &st);
+	assert_int_equal(st.state, CPU_TARGET_CONVERGING);
+	assert_non_null(strstr(st.reason, "waiting for the guest to report the eject of vcpu1"));
+
+	/* The report ends the removal; the walk re-adds the lowest free CPU. */
+	guest_ost(&t, 0, 1, OST_EVENT_EJECT_REQUEST, 0);
+	spin(base, 50);
+	assert_int_equal(testvm_events(&t, VM_EVENT_CPU_DISABLED, 1), 1);
+	assert_true(testvm_cpu(&t, 1).enabled);
+	assert_int_equal(testvm_cpu(&t, 1).pending, CPU_PENDING_INSERT);
+	ack_insert(&t, 1);
+	spin(base, 50);
+	cpu_target_status(ct, &st);
+	assert_int_equal(st.state, CPU_TARGET_IDLE);
+
+	cpu_target_free(ct);
+	testvm_finish(&t);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_waits_for_insert_pending),
+		cmocka_unit_test(test_grow_waits_for_eject_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
