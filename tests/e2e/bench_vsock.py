@@ -53,20 +53,48 @@ GUEST = '''
     vsock-tool vwait 1099 >/dev/null
 '''
 
+# L1: every step prints its output as `E2E-L1 <key>=...`; one that fails
+# (a tool's non-zero status: a connection refused or reset, short data, the
+# guest's answer missing) is named with its status and its error message in
+# `E2E-L1 step-failed=`, and the script ends with status 1 after the rest
+# ran. Figures themselves never fail the run.
+L1_STEP = '''
+    failed=0
+    step() {
+        k=$1; shift
+        out=$("$@" 2>/tmp/step.err); rc=$?
+        echo "E2E-L1 $k=$out"
+        if [ "$rc" != 0 ]; then
+            echo "E2E-L1 step-failed=$k rc=$rc $(head -c 200 /tmp/step.err | tr '\\n' ' ')"
+            failed=1
+        fi
+    }
+'''
+
+# The last step ends the guest's `vwait`, which echoes "done": a clean
+# close with the whole message back is the last check of the connection.
 L1_VMM = '''
     if e2e_wait_guest "E2E bench-ready=3" 150; then
-        echo "E2E-L1 vmm-g2h=$(vsock-tool hbench {sock} 1100 recv {mb})"
-        echo "E2E-L1 vmm-h2g=$(vsock-tool hbench {sock} 1100 send {mb})"
+        step vmm-g2h vsock-tool hbench {sock} 1100 recv {mb}
+        step vmm-h2g vsock-tool hbench {sock} 1100 send {mb}
+    else
+        echo "E2E-L1 step-failed=vmm-ready the guest never said bench-ready"; failed=1
     fi
-    vsock-tool hconnect {sock} 1099 done >/dev/null
+    step vmm-done vsock-tool hconnect {sock} 1099 done
 '''
 
 L1_QEMU = '''
     if e2e_wait_guest "E2E bench-ready={cid}" 200; then
-        echo "E2E-L1 qemu-g2h=$(vsock-tool vbenchc {cid} 1100 recv {mb})"
-        echo "E2E-L1 qemu-h2g=$(vsock-tool vbenchc {cid} 1100 send {mb})"
+        step qemu-g2h vsock-tool vbenchc {cid} 1100 recv {mb}
+        step qemu-h2g vsock-tool vbenchc {cid} 1100 send {mb}
+    else
+        echo "E2E-L1 step-failed=qemu-ready the guest never said bench-ready"; failed=1
     fi
-    vsock-tool vconnect {cid} 1099 done >/dev/null
+    step qemu-done vsock-tool vconnect {cid} 1099 done
+'''
+
+L1_END = '''
+    exit $failed
 '''
 
 VMM_COUNTS = re.compile(r"virtio-vsock@0x[0-9a-f]+: (\d+) queue notifications on its I/O thread, "
@@ -99,19 +127,20 @@ def main(argv=None):
         print("QEMU not in .cache/qemu-arm64 (scripts/fetch-qemu-arm64.sh): vmm only", flush=True)
 
     runs = [Run(VMM_ARGS)]
-    l1 = L1_VMM.format(sock=SOCK, mb=a.mb)
+    l1 = L1_STEP + L1_VMM.format(sock=SOCK, mb=a.mb)
     l1_files = {"/bin/vsock-tool": str(TOOL)}
     if qemu:
         cfg = BedConfig(vmm=Path(a.vmm))
         kos = ModuleCache(cfg.cache, cfg.kernel).resolve(["vhost_vsock"])
         for ko in kos:
             l1_files[f"/vhost/{ko.name}"] = str(ko)
-        insmod = "".join(f"insmod /vhost/{ko.name} || echo 'E2E-L1 insmod-failed={ko.name}'\n"
-                         for ko in kos)
-        l1 = insmod + l1 + L1_QEMU.format(cid=QEMU_CID, mb=a.mb)
+        insmod = "".join(f"insmod /vhost/{ko.name} || "
+                         f"{{ echo 'E2E-L1 step-failed=insmod {ko.name}'; failed=1; }}\n" for ko in kos)
+        l1 = L1_STEP + insmod + L1_VMM.format(sock=SOCK, mb=a.mb) + L1_QEMU.format(cid=QEMU_CID, mb=a.mb)
         l1_files[Q] = str(QEMU_TREE)
         runs.append(Run(QEMU_ARGS + ["-device", f"vhost-vsock-pci,guest-cid={QEMU_CID}"],
                         program=QEMU_PROG, base_args=False))
+    l1 += L1_END
     case = Case("bench_vsock", runs=runs, guest_modules=VSOCK_MODULES, guest_script=GUEST,
                 l1_script=l1, l1_files=l1_files, l2_files={"/bin/vsock-tool": str(TOOL)},
                 timeout=200 + 200 * len(runs), vmm_timeout=180)
@@ -122,8 +151,13 @@ def main(argv=None):
         res = bed.run(case)
     except KeyboardInterrupt:
         return 130
+    # What broke, besides the bed's own findings: the L1 steps that failed.
+    steps = [e.value for evs in [res.l1] + [r.l1 for r in res.runs]
+             for e in evs.get("step-failed", [])]
     if not res.ok:
         print(f"problems: {'; '.join(res.failures)}", flush=True)
+        for v in steps:
+            print(f"  failed step: {v}", flush=True)
         if res.log_path:
             print(f"  log: {res.log_path}", flush=True)
 
@@ -143,7 +177,8 @@ def main(argv=None):
         moved = 2 * a.mb
         print(f"vmm: {notif / moved:.1f} queue notifications and {irqs / moved:.1f} interrupts per MiB "
               f"({notif} and {irqs} for {moved} MiB; {vcpu} notifications reached a vCPU thread)")
-    return 0
+    # Timing never fails; a run that broke (a step, vmm or QEMU, the guest) does.
+    return 0 if res.ok else 1
 
 
 if __name__ == "__main__":

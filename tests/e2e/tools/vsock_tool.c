@@ -5,7 +5,9 @@
  *
  *   cid                      print the local CID (the device's guest_cid)
  *   vlisten PORT             AF_VSOCK echo server (a process per connection)
- *   vwait PORT               accept one AF_VSOCK connection, print what it sends until EOF
+ *   vwait PORT               accept one AF_VSOCK connection, read what it sends until EOF,
+ *                            send that back and print it (so the sender's vconnect or
+ *                            hconnect exits 0 only if the whole message arrived)
  *   vconnect CID PORT MSG    AF_VSOCK client: send MSG, shut down writing, print the reply
  *   vbench PORT              AF_VSOCK benchmark server: "send N\n" -> N MiB to the peer;
  *                            "recv N\n" -> read N MiB, answer "done\n"
@@ -193,7 +195,10 @@ static int echo_check(int fd, const char *msg)
 	size_t n = read_all(fd, buf, sizeof(buf) - 1);
 	buf[n] = 0;
 	printf("%s\n", buf);
-	return strcmp(buf, msg) ? 1 : 0;
+	if (!strcmp(buf, msg))
+		return 0;
+	fprintf(stderr, "vsock-tool: the peer answered \"%s\", not \"%s\"\n", buf, msg);
+	return 1;
 }
 
 static int vconnect(unsigned cid, unsigned port, const char *msg)
@@ -358,6 +363,9 @@ int main(int argc, char **argv)
 		int c = accept(vsock_listen((unsigned)atoi(argv[2])), NULL, NULL);
 		size_t n = c < 0 ? 0 : read_all(c, buf, sizeof(buf) - 1);
 		buf[n] = 0;
+		/* The sender may not wait for the answer: its write error is not ours. */
+		if (c >= 0 && write_all(c, buf, n) == 0)
+			shutdown(c, SHUT_WR);
 		printf("%s\n", buf);
 		return c < 0;
 	}
