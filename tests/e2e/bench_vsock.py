@@ -2,13 +2,17 @@
 """Benchmark (not a test): virtio-vsock stream throughput, guest -> host and
 host -> guest, in one emulated machine.
 
-  python3 tests/e2e/bench_vsock.py [--vmm PATH] [--mb 32] [--no-qemu]
+  python3 tests/e2e/bench_vsock.py [--vmm PATH] [--vmm-before PATH] [--rounds 1] [--mb 32] [--no-qemu]
 
 vmm runs with --vsock cid=3 (hybrid vsock: the host end is vmm's unix
 socket). In the nested guest, `vsock-tool vbench 1100` serves each
 connection: "send N" writes N MiB, "recv N" reads N MiB and answers. In L1,
 `vsock-tool hbench` dials through vmm's socket (CONNECT 1100) and times the
 transfer from its request to the last byte (or the guest's answer).
+--vmm-before PATH first runs another vmm binary ("vmm-before") on
+the same guest in the same boot, to compare versions under the same load;
+--rounds N repeats the vmm runs (before and after alternating) N times and
+prints medians; consecutive vmm runs alternate between cid=3 and cid=5.
 Exits: vmm logs, per device at exit, its queue notifications (ioeventfd:
 the guest's MMIO write is handled in L1's KVM, no exit to vmm) and its
 interrupts (irqfd); both are printed per MiB moved.
@@ -24,6 +28,7 @@ nested under TCG: absolute figures are far below real hardware.
 """
 import argparse
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -38,7 +43,8 @@ from bench_vs_qemu import QEMU_ARGS, QEMU_PROG, QEMU_TREE, Q  # noqa: E402
 from cases_vsock import TOOL, VSOCK_MODULES  # noqa: E402
 
 SOCK = "/run/vsock.sock"
-VMM_ARGS = f"--boot fdt --cpus boot=2 --memory 512M --vsock cid=3,socket={SOCK}"
+VMM_ARGS = "--boot fdt --cpus boot=2 --memory 512M --vsock cid={cid},socket=" + SOCK
+VMM_CIDS = (3, 5)
 QEMU_CID = 4
 
 GUEST = '''
@@ -74,13 +80,13 @@ L1_STEP = '''
 # The last step ends the guest's `vwait`, which echoes "done": a clean
 # close with the whole message back is the last check of the connection.
 L1_VMM = '''
-    if e2e_wait_guest "E2E bench-ready=3" 150; then
-        step vmm-g2h vsock-tool hbench {sock} 1100 recv {mb}
-        step vmm-h2g vsock-tool hbench {sock} 1100 send {mb}
+    if e2e_wait_guest "E2E bench-ready={cid}" 150; then
+        step {key}-g2h vsock-tool hbench {sock} 1100 recv {mb}
+        step {key}-h2g vsock-tool hbench {sock} 1100 send {mb}
     else
-        echo "E2E-L1 step-failed=vmm-ready the guest never said bench-ready"; failed=1
+        echo "E2E-L1 step-failed={key}-ready the guest never said bench-ready"; failed=1
     fi
-    step vmm-done vsock-tool hconnect {sock} 1099 done
+    step {key}-done vsock-tool hconnect {sock} 1099 done
 '''
 
 L1_QEMU = '''
@@ -103,18 +109,17 @@ MBPS = re.compile(r"mbps=([\d.]+)")
 
 
 def figure(res, key):
-    for r in res.runs:
-        v = r.l(key)
-        if v:
-            m = MBPS.search(v)
-            return float(m.group(1)) if m else None
-    return None
+    """The median over the runs that printed key (one per round)."""
+    xs = [float(m.group(1)) for r in res.runs for v in [r.l(key)] if v for m in [MBPS.search(v)] if m]
+    return statistics.median(xs) if xs else None
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vmm", default=str(TOP / "build-arm64/cli/vmm"))
     ap.add_argument("--mb", type=int, default=32, help="MiB per direction (default 32)")
+    ap.add_argument("--vmm-before", metavar="PATH", help="also run this vmm binary first (as vmm-before)")
+    ap.add_argument("--rounds", type=int, default=1, help="vmm runs (and vmm-before runs) each (default 1)")
     ap.add_argument("--no-qemu", action="store_true", help="vmm only")
     ap.add_argument("--keep-logs", metavar="DIR", help="save the stamped serial log")
     ap.add_argument("-v", "--verbose", action="store_true", help="stream the serial log")
@@ -126,9 +131,18 @@ def main(argv=None):
     if not a.no_qemu and not qemu:
         print("QEMU not in .cache/qemu-arm64 (scripts/fetch-qemu-arm64.sh): vmm only", flush=True)
 
-    runs = [Run(VMM_ARGS)]
-    l1 = L1_STEP + L1_VMM.format(sock=SOCK, mb=a.mb)
-    l1_files = {"/bin/vsock-tool": str(TOOL)}
+    runs, labels, l1, l1_files = [], [], "", {"/bin/vsock-tool": str(TOOL)}
+    if a.vmm_before:
+        l1_files["/bin/vmm-before"] = a.vmm_before
+    order = [("vmm-before", "before", ["/bin/vmm-before"])] if a.vmm_before else []
+    order.append(("vmm", "vmm", ["/bin/vmm"]))
+    for _ in range(max(1, a.rounds)):
+        for label, key, prog in order:
+            # Consecutive runs differ in CID: L1 never takes the last run's ready line.
+            cid = VMM_CIDS[len(runs) % 2]
+            runs.append(Run(VMM_ARGS.format(cid=cid), program=prog))
+            labels.append(label)
+            l1 += L1_VMM.format(key=key, cid=cid, sock=SOCK, mb=a.mb)
     if qemu:
         cfg = BedConfig(vmm=Path(a.vmm))
         kos = ModuleCache(cfg.cache, cfg.kernel).resolve(["vhost_vsock"])
@@ -136,11 +150,11 @@ def main(argv=None):
             l1_files[f"/vhost/{ko.name}"] = str(ko)
         insmod = "".join(f"insmod /vhost/{ko.name} || "
                          f"{{ echo 'E2E-L1 step-failed=insmod {ko.name}'; failed=1; }}\n" for ko in kos)
-        l1 = L1_STEP + insmod + L1_VMM.format(sock=SOCK, mb=a.mb) + L1_QEMU.format(cid=QEMU_CID, mb=a.mb)
+        l1 = insmod + l1 + L1_QEMU.format(cid=QEMU_CID, mb=a.mb)
         l1_files[Q] = str(QEMU_TREE)
         runs.append(Run(QEMU_ARGS + ["-device", f"vhost-vsock-pci,guest-cid={QEMU_CID}"],
                         program=QEMU_PROG, base_args=False))
-    l1 += L1_END
+    l1 = L1_STEP + l1 + L1_END
     case = Case("bench_vsock", runs=runs, guest_modules=VSOCK_MODULES, guest_script=GUEST,
                 l1_script=l1, l1_files=l1_files, l2_files={"/bin/vsock-tool": str(TOOL)},
                 timeout=200 + 200 * len(runs), vmm_timeout=180)
@@ -161,8 +175,9 @@ def main(argv=None):
         if res.log_path:
             print(f"  log: {res.log_path}", flush=True)
 
-    rows = [("vmm (hybrid vsock)", "vmm")] + ([("qemu (vhost-vsock-pci)", "qemu")] if qemu else [])
-    print(f"\n{a.mb} MiB per direction")
+    rows = ([("vmm-before", "before")] if a.vmm_before else []) + [("vmm (hybrid vsock)", "vmm")] + \
+        ([("qemu (vhost-vsock-pci)", "qemu")] if qemu else [])
+    print(f"\n{a.mb} MiB per direction" + (f", median of {a.rounds} vmm runs" if a.rounds > 1 else ""))
     print(f"{'':24s} {'guest->host':>12s} {'host->guest':>12s}")
     for label, key in rows:
         g2h, h2g = figure(res, f"{key}-g2h"), figure(res, f"{key}-h2g")
@@ -171,11 +186,13 @@ def main(argv=None):
     if not qemu:
         print("QEMU has no hybrid vsock (its vhost-vsock needs the host's vhost_vsock module): "
               "no QEMU figures")
-    counts = next((m for r in res.runs for _, line in r.lines for m in [VMM_COUNTS.search(line)] if m), None)
-    if counts:
+    for r, label in zip(res.runs, labels):
+        counts = next((m for _, line in r.lines for m in [VMM_COUNTS.search(line)] if m), None)
+        if not counts:
+            continue
         notif, vcpu, irqs = (int(x) for x in counts.groups())
         moved = 2 * a.mb
-        print(f"vmm: {notif / moved:.1f} queue notifications and {irqs / moved:.1f} interrupts per MiB "
+        print(f"{label}: {notif / moved:.1f} queue notifications and {irqs / moved:.1f} interrupts per MiB "
               f"({notif} and {irqs} for {moved} MiB; {vcpu} notifications reached a vCPU thread)")
     # Timing never fails; a run that broke (a step, vmm or QEMU, the guest) does.
     return 0 if res.ok else 1
