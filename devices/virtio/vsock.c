@@ -111,6 +111,10 @@ static void guest_packet(struct virtio_vsock *vs, const struct vsock_hdr *h,
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->credit_requested = false;
+	if (c->credit_wait_ms) {
+		c->credit_wait_ms = 0;
+		vsock_arm_timer(vs);	/* the tick may stop */
+	}
 
 	switch (h->op) {
 	case VSOCK_OP_REQUEST:		/* a second request for a live pair */
@@ -306,10 +310,20 @@ static uint64_t payload_parts(const struct virtq_chain *ch, uint64_t room, struc
 	return taken;
 }
 
-/* No credit: stop reading; ask the guest for credit only for data that is really there. */
+/*
+ * No credit: stop reading. A Linux guest sends OP_CREDIT_UPDATE by itself
+ * once it has consumed most of its buffer, so asking at once would only
+ * add a request and an answer per stall, each bringing what little the
+ * application read meanwhile. We ask only if the guest stays silent for
+ * VSOCK_CREDIT_WAIT_MS (vsock_credit_timeouts()), and only for data that
+ * is really there.
+ */
 static bool no_credit(struct virtio_vsock *vs, struct vsock_conn *c)
 {
 	char b;
+
+	if (c->credit_requested || c->credit_wait_ms)
+		return false;		/* already waiting: the guest's next header ends it */
 	ssize_t p = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (p == 0) {
@@ -321,11 +335,21 @@ static bool no_credit(struct virtio_vsock *vs, struct vsock_conn *c)
 		vsock_conn_rearm(vs, c);
 		return false;
 	}
-	if (c->credit_requested)
-		return false;
-	c->credit_requested = true;
-	c->pending |= VSOCK_P_CREDIT_REQUEST;
-	return true;
+	c->credit_wait_ms = vs->now_ms() + VSOCK_CREDIT_WAIT_MS;
+	vsock_arm_timer(vs);
+	return false;
+}
+
+void vsock_credit_timeouts(struct virtio_vsock *vs, uint64_t now)
+{
+	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
+		struct vsock_conn *c = vs->conns[i];
+		if (!c || !c->credit_wait_ms || now < c->credit_wait_ms)
+			continue;
+		c->credit_wait_ms = 0;
+		c->credit_requested = true;
+		c->pending |= VSOCK_P_CREDIT_REQUEST;
+	}
 }
 
 /*

@@ -38,6 +38,7 @@
 #define VSOCK_HOST_PORT_BASE	(1u << 30)	/* local ports for host-initiated connections */
 #define VSOCK_HANDSHAKE_MS	5000		/* CONNECT line, then the guest's answer */
 #define VSOCK_CLOSE_MS		2000		/* the guest's RST after our SHUTDOWN */
+#define VSOCK_CREDIT_WAIT_MS	100		/* out of credit: the guest's own update, then we ask */
 #define VSOCK_RX_BATCH		16		/* rx buffers filled by one read of a socket */
 #define VSOCK_MAX_ORPHAN_RST	512		/* RSTs owed for connections already gone */
 /* "<path>_<port>" must fit sun_path: room for "_4294967295". */
@@ -83,7 +84,8 @@ struct vsock_conn {
 	uint8_t *buf;			/* VSOCK_CONN_BUF ring, allocated on first use */
 	/* Host -> guest: tx_cnt bytes sent; the guest's buffer as it last told us. */
 	uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
-	bool credit_requested;
+	bool credit_requested;		/* OP_CREDIT_REQUEST sent; no header from the guest since */
+	uint64_t credit_wait_ms;	/* out of credit with data waiting: ask at this time; 0: not */
 
 	char line[VSOCK_CONNECT_MAX];	/* CONNECT line bytes peeked so far */
 };
@@ -105,6 +107,7 @@ struct virtio_vsock {
 	int epoll_fd;			/* listener, connections, timer */
 	int timer_fd;
 	bool watching;			/* epoll_fd is in the transport's loop */
+	bool ticking;			/* timer_fd runs (a deadline or a credit wait) */
 	uint32_t next_port;
 	unsigned rr;			/* round-robin start for rx */
 	struct vsock_conn *conns[VSOCK_MAX_CONNS];
@@ -149,7 +152,10 @@ void vsock_rx_flush(struct virtio_vsock *vs);
 int vsock_host_connect(struct virtio_vsock *vs, struct vsock_conn *c) WUR;
 /* The guest answered OP_RESPONSE to a host-initiated request: "OK <port>\n". */
 int vsock_host_ok(struct virtio_vsock *vs, struct vsock_conn *c) WUR;
+/* Tick while any connection has a deadline or a credit wait; a running tick is not postponed. */
 void vsock_arm_timer(struct virtio_vsock *vs);
+/* Credit waits over at `now` become OP_CREDIT_REQUESTs (timer). */
+void vsock_credit_timeouts(struct virtio_vsock *vs, uint64_t now);
 /* Abort a connection: an OP_RST goes to the guest if it knows it; buffered data is dropped. */
 void vsock_conn_reset(struct virtio_vsock *vs, struct vsock_conn *c);
 /* Queue an OP_RST to the guest for (host port, guest port); dropped when the queue is full. */

@@ -27,18 +27,24 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A periodic tick while any connection has a deadline; none otherwise. */
+/*
+ * A periodic tick while any connection has a deadline or a credit wait;
+ * none otherwise. A running tick goes on as it is: arming it again on
+ * every stall of a busy connection would keep postponing another's.
+ */
 void vsock_arm_timer(struct virtio_vsock *vs)
 {
 	bool need = false;
 	struct itimerspec its = { 0 };
 
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS && !need; i++)
-		need = vs->conns[i] && vs->conns[i]->deadline_ms;
+		need = vs->conns[i] && (vs->conns[i]->deadline_ms || vs->conns[i]->credit_wait_ms);
+	if (need == vs->ticking || vs->timer_fd < 0)
+		return;
 	if (need)
 		its.it_value.tv_nsec = its.it_interval.tv_nsec = TICK_MS * 1000000L;
-	if (vs->timer_fd >= 0)
-		(void)timerfd_settime(vs->timer_fd, 0, &its, NULL);
+	(void)timerfd_settime(vs->timer_fd, 0, &its, NULL);
+	vs->ticking = need;
 }
 
 static uint32_t alloc_port(struct virtio_vsock *vs)
@@ -200,6 +206,7 @@ static void expire(struct virtio_vsock *vs)
 	uint64_t now = vs->now_ms(), n;
 
 	(void)!read(vs->timer_fd, &n, sizeof(n));
+	vsock_credit_timeouts(vs, now);
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vsock_conn *c = vs->conns[i];
 		if (!c || !c->deadline_ms || now < c->deadline_ms)

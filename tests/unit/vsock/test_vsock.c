@@ -116,6 +116,54 @@ static void test_host_connect_and_data(void **state)
 	close(fd2);
 }
 
+/* Let the device's clock pass its credit wait, and its timer tick if it runs. */
+static void expire_credit_wait(struct vguest *g)
+{
+	struct pollfd p = { .fd = g->vs.timer_fd, .events = POLLIN };
+
+	g->now += VSOCK_CREDIT_WAIT_MS;
+	(void)poll(&p, 1, g->vs.ticking ? 1000 : 0);
+	vg_poll(g);
+}
+
+/*
+ * A guest that updates its credit by itself (as Linux does once it has
+ * consumed most of its buffer) before the wait is over is never asked:
+ * the data flows on with no OP_CREDIT_REQUEST, and the timer stops.
+ */
+static void test_no_credit_request_when_guest_updates(void **state)
+{
+	struct vguest *g = *state;
+	struct vsock_hdr h;
+	uint32_t hp;
+	char buf[8192];
+	int fd = vg_open(g, 1024, &hp);
+
+	vg_send(g, 1024, hp, VSOCK_OP_CREDIT_UPDATE, 0, 4, 0, NULL, 0);	/* 4-byte window */
+	assert_int_equal(write(fd, "abcdefgh", 8), 8);
+	vg_poll(g);
+	assert_true(vg_recv(g, &h, buf));
+	assert_int_equal(h.op, VSOCK_OP_RW);
+	assert_int_equal(h.len, 4);
+	assert_false(vg_recv(g, &h, NULL));
+	assert_int_not_equal(g->vs.conns[0]->credit_wait_ms, 0);	/* waiting, and ticking */
+	assert_true(g->vs.ticking);
+	/* Just before the wait is over, the guest consumed the 4 bytes and says so. */
+	g->now += VSOCK_CREDIT_WAIT_MS - 1;
+	vg_send(g, 1024, hp, VSOCK_OP_CREDIT_UPDATE, 0, 4, 4, NULL, 0);
+	assert_true(vg_recv(g, &h, buf));
+	assert_int_equal(h.op, VSOCK_OP_RW);
+	assert_int_equal(h.len, 4);
+	assert_memory_equal(buf, "efgh", 4);
+	/* Out of credit again but nothing waits on the socket: no wait, no request, no tick. */
+	g->now += 10 * VSOCK_CREDIT_WAIT_MS;
+	vg_poll(g);
+	assert_false(vg_recv(g, &h, NULL));
+	assert_int_equal(g->vs.conns[0]->credit_wait_ms, 0);
+	assert_false(g->vs.ticking);
+	close(fd);
+}
+
 /* Host data never exceeds the guest's advertised window; a CREDIT_UPDATE reopens it. */
 static void test_host_data_respects_guest_credit(void **state)
 {
@@ -132,11 +180,17 @@ static void test_host_data_respects_guest_credit(void **state)
 	assert_int_equal(h.op, VSOCK_OP_RW);
 	assert_int_equal(h.len, 10);
 	assert_memory_equal(buf, "0123456789", 10);
-	/* Out of credit: the device asks for more rather than overrunning. */
+	/* Out of credit: nothing more, and no request while the guest may still update by itself. */
+	assert_false(vg_recv(g, &h, NULL));
+	vg_poll(g);
+	assert_false(vg_recv(g, &h, NULL));
+	/* The guest stays silent: the device asks for credit, once. */
+	assert_true(g->vs.ticking);
+	expire_credit_wait(g);
 	assert_true(vg_recv(g, &h, NULL));
 	assert_int_equal(h.op, VSOCK_OP_CREDIT_REQUEST);
 	assert_false(vg_recv(g, &h, NULL));
-	vg_poll(g);
+	expire_credit_wait(g);
 	assert_false(vg_recv(g, &h, NULL));
 	/* The guest consumed the 10 bytes. */
 	vg_send(g, 1024, hp, VSOCK_OP_CREDIT_UPDATE, 0, 10, 10, NULL, 0);
@@ -474,6 +528,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_connect_and_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_data_respects_guest_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_credit_request_when_guest_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_connect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_after_line_kept, setup, teardown),
