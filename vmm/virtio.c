@@ -208,12 +208,12 @@ static void vsock_free(void *dev)
 	snprintf(line, sizeof(line),
 		 "virtio-vsock@0x%llx: %llu host and %llu guest connections, %llu refused (%llu bad "
 		 "CONNECT lines), %llu bytes to the guest, %llu from it, %llu resets sent, "
-		 "%llu credit violations",
+		 "%llu credit violations, %llu credit requests",
 		 (unsigned long long)vs->vdev.cfg.base, (unsigned long long)st->host_conns,
 		 (unsigned long long)st->guest_conns, (unsigned long long)st->refused,
 		 (unsigned long long)st->bad_lines, (unsigned long long)st->bytes_to_guest,
 		 (unsigned long long)st->bytes_from_guest, (unsigned long long)st->resets_sent,
-		 (unsigned long long)st->credit_violations);
+		 (unsigned long long)st->credit_violations, (unsigned long long)st->credit_requests);
 	if (vs->vdev.cfg.log)
 		vs->vdev.cfg.log(vs->vdev.cfg.log_opaque, line);
 	virtio_vsock_destroy(vs);

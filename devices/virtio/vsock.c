@@ -349,6 +349,7 @@ void vsock_credit_timeouts(struct virtio_vsock *vs, uint64_t now)
 		c->credit_wait_ms = 0;
 		c->credit_requested = true;
 		c->pending |= VSOCK_P_CREDIT_REQUEST;
+		vs->stats.credit_requests++;
 	}
 }
 

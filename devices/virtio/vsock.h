@@ -97,6 +97,7 @@ struct vsock_stats {
 	uint64_t bytes_to_guest, bytes_from_guest;
 	uint64_t rx_packets, tx_packets;
 	uint64_t resets_sent, credit_violations;
+	uint64_t credit_requests;		/* OP_CREDIT_REQUESTs sent (the guest stayed silent) */
 };
 
 struct virtio_vsock {

@@ -105,6 +105,7 @@ L1_END = '''
 
 VMM_COUNTS = re.compile(r"virtio-vsock@0x[0-9a-f]+: (\d+) queue notifications on its I/O thread, "
                         r"(\d+) on vCPU threads .*?, (\d+) interrupts")
+CREDIT_REQS = re.compile(r"virtio-vsock@0x[0-9a-f]+: .* (\d+) credit requests")
 MBPS = re.compile(r"mbps=([\d.]+)")
 
 
@@ -192,8 +193,10 @@ def main(argv=None):
             continue
         notif, vcpu, irqs = (int(x) for x in counts.groups())
         moved = 2 * a.mb
+        creq = next((m.group(1) for _, line in r.lines for m in [CREDIT_REQS.search(line)] if m), None)
         print(f"{label}: {notif / moved:.1f} queue notifications and {irqs / moved:.1f} interrupts per MiB "
-              f"({notif} and {irqs} for {moved} MiB; {vcpu} notifications reached a vCPU thread)")
+              f"({notif} and {irqs} for {moved} MiB; {vcpu} notifications reached a vCPU thread"
+              + (f"; {creq} credit requests)" if creq is not None else ")"))
     # Timing never fails; a run that broke (a step, vmm or QEMU, the guest) does.
     return 0 if res.ok else 1
 

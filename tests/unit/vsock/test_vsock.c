@@ -161,6 +161,7 @@ static void test_no_credit_request_when_guest_updates(void **state)
 	assert_false(vg_recv(g, &h, NULL));
 	assert_int_equal(g->vs.conns[0]->credit_wait_ms, 0);
 	assert_false(g->vs.ticking);
+	assert_int_equal(g->vs.stats.credit_requests, 0);
 	close(fd);
 }
 
@@ -189,6 +190,7 @@ static void test_host_data_respects_guest_credit(void **state)
 	expire_credit_wait(g);
 	assert_true(vg_recv(g, &h, NULL));
 	assert_int_equal(h.op, VSOCK_OP_CREDIT_REQUEST);
+	assert_int_equal(g->vs.stats.credit_requests, 1);
 	assert_false(vg_recv(g, &h, NULL));
 	expire_credit_wait(g);
 	assert_false(vg_recv(g, &h, NULL));
