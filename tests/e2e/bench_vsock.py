@@ -25,6 +25,10 @@ guest, and L1 dials it with `vsock-tool vbenchc 4 1100`. The two host sides
 differ (a unix socket relayed by vmm's I/O thread vs an in-kernel vhost
 worker), so the figures compare whole paths, not devices. Everything runs
 nested under TCG: absolute figures are far below real hardware.
+
+Exit status: 0 whatever the figures; 1 when the run broke (an L1 step
+failed, printed as "failed step: <step> rc=<status> <its message>", vmm or
+QEMU exited badly, the guest script failed, the machine timed out).
 """
 import argparse
 import re
