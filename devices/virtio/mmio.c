@@ -94,6 +94,7 @@ static void device_reset(struct virtio_mmio *v)
 	v->queue_sel = 0;
 	__atomic_store_n(&v->interrupt_status, 0, __ATOMIC_SEQ_CST);
 	v->failed = false;
+	v->rerun = 0;
 	memset(v->qreg, 0, sizeof(v->qreg));
 	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
 		virtq_reset(&v->vq[q]);

@@ -198,6 +198,13 @@ struct virtio_mmio {
 	int call_fd[VIRTIO_MMIO_MAX_QUEUES];
 	bool direct_calls;
 
+	/*
+	 * Queues a device asked to serve again after one pass of the I/O loop
+	 * (vmmio_rerun): bit q, and an eventfd that wakes the loop for them.
+	 */
+	uint32_t rerun;
+	int rerun_fd;
+
 	/* The I/O thread. */
 	int epoll_fd;
 	int stop_fd;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* epoll data: what became ready. */
-enum { EV_STOP = 1, EV_NOTIFY, EV_RESAMPLE, EV_CALL, EV_WATCH };
+enum { EV_STOP = 1, EV_NOTIFY, EV_RESAMPLE, EV_CALL, EV_WATCH, EV_RERUN };
 #define EV_TAG(kind, idx)	((uint64_t)(kind) << 32 | (idx))
 
 static void signal_fd(int fd)
@@ -48,6 +48,16 @@ void vmmio_raise(struct virtio_mmio *v, uint32_t bits)
 void vmmio_kick(struct virtio_mmio *v, unsigned q)
 {
 	signal_fd(v->notify_fd[q]);
+}
+
+void vmmio_rerun(struct virtio_mmio *v, unsigned q)
+{
+	uint32_t bit = 1u << q;
+
+	if (q >= v->ops->num_queues || (v->rerun & bit))
+		return;
+	v->rerun |= bit;
+	signal_fd(v->rerun_fd);
 }
 
 void virtio_mmio_used(struct virtio_mmio *v, unsigned q)
@@ -111,19 +121,39 @@ void virtio_mmio_get_stats(struct virtio_mmio *v, struct virtio_mmio_stats *out)
 	pthread_mutex_unlock(&v->lock);
 }
 
-static void serve_queue(struct virtio_mmio *v, unsigned q)
+/* Lock held. A notification (counted) or a rerun. */
+static void serve_locked(struct virtio_mmio *v, unsigned q, bool notified)
 {
 	int r;
 
-	drain_fd(v->notify_fd[q]);
-	pthread_mutex_lock(&v->lock);
 	if (!v->failed && (v->status & VIRTIO_STATUS_DRIVER_OK) && v->qreg[q].ready &&
 	    v->ops->queue_notify) {
-		v->stats.notifies++;
+		if (notified)
+			v->stats.notifies++;
 		r = v->ops->queue_notify(v->opaque, q);
 		if (r < 0)
 			virtio_mmio_fail(v, "queue %u: %s", q,
 					 v->vq[q].broken && v->vq[q].error ? v->vq[q].error : strerror(-r));
+	}
+}
+
+static void serve_queue(struct virtio_mmio *v, unsigned q)
+{
+	drain_fd(v->notify_fd[q]);
+	pthread_mutex_lock(&v->lock);
+	serve_locked(v, q, true);
+	pthread_mutex_unlock(&v->lock);
+}
+
+void vmmio_serve_reruns(struct virtio_mmio *v)
+{
+	drain_fd(v->rerun_fd);
+	pthread_mutex_lock(&v->lock);
+	uint32_t due = v->rerun;
+	v->rerun = 0;		/* a queue served here may ask again: next pass */
+	for (unsigned q = 0; q < v->ops->num_queues; q++) {
+		if (due & (1u << q))
+			serve_locked(v, q, false);
 	}
 	pthread_mutex_unlock(&v->lock);
 }
@@ -169,6 +199,7 @@ static void *io_thread(void *arg)
 			case EV_RESAMPLE: resample(v); break;
 			case EV_CALL: relay_call(v, idx); break;
 			case EV_WATCH: watched(v, idx, ev[i].events); break;
+			case EV_RERUN: vmmio_serve_reruns(v); break;
 			}
 		}
 	}
@@ -229,7 +260,7 @@ int virtio_mmio_init(struct virtio_mmio *v, const struct virtio_mmio_config *cfg
 	v->cfg = *cfg;
 	v->ops = ops;
 	v->opaque = opaque;
-	v->irq_fd = v->resample_fd = v->epoll_fd = v->stop_fd = -1;
+	v->irq_fd = v->resample_fd = v->epoll_fd = v->stop_fd = v->rerun_fd = -1;
 	for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
 		v->notify_fd[q] = v->call_fd[q] = -1;
 	r = pthread_mutex_init(&v->lock, NULL);
@@ -242,8 +273,9 @@ int virtio_mmio_init(struct virtio_mmio *v, const struct virtio_mmio_config *cfg
 		goto fail;
 	}
 	if ((r = new_eventfd(&v->irq_fd)) || (r = new_eventfd(&v->resample_fd)) ||
-	    (r = new_eventfd(&v->stop_fd)) ||
+	    (r = new_eventfd(&v->stop_fd)) || (r = new_eventfd(&v->rerun_fd)) ||
 	    (r = epoll_add(v->epoll_fd, v->stop_fd, EPOLLIN, EV_TAG(EV_STOP, 0))) ||
+	    (r = epoll_add(v->epoll_fd, v->rerun_fd, EPOLLIN, EV_TAG(EV_RERUN, 0))) ||
 	    (r = epoll_add(v->epoll_fd, v->resample_fd, EPOLLIN, EV_TAG(EV_RESAMPLE, 0))))
 		goto fail;
 	for (unsigned q = 0; q < ops->num_queues; q++) {
@@ -303,6 +335,7 @@ void virtio_mmio_destroy(struct virtio_mmio *v)
 	close_fd(&v->irq_fd);
 	close_fd(&v->resample_fd);
 	close_fd(&v->stop_fd);
+	close_fd(&v->rerun_fd);
 	close_fd(&v->epoll_fd);
 	pthread_mutex_destroy(&v->lock);
 	v->ready = false;

@@ -222,7 +222,7 @@ static int walk_chain(struct walk *w, uint16_t head)
 	}
 }
 
-int virtq_pop(struct virtq *q, struct virtq_chain *c)
+static int pop(struct virtq *q, struct virtq_chain *c, bool rearm)
 {
 	int n;
 	uint16_t head;
@@ -233,6 +233,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return 0;
 	n = pending(q);
 	if (n == 0) {
+		if (!rearm)
+			return 0;
 		/* Empty: ask for a notification, then look once more (the driver may have raced us). */
 		set_notify(q, true);
 		n = pending(q);
@@ -256,6 +258,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return r;
 	q->last_avail++;
 	return 1;
+}
+
+int virtq_pop(struct virtq *q, struct virtq_chain *c)
+{
+	return pop(q, c, true);
+}
+
+int virtq_pop_held(struct virtq *q, struct virtq_chain *c)
+{
+	return pop(q, c, false);
 }
 
 void virtq_unpop(struct virtq *q)

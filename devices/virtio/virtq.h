@@ -23,7 +23,8 @@
  * Notification suppression: while a device keeps popping, the driver is
  * asked not to notify (avail_event left behind, or VIRTQ_USED_F_NO_NOTIFY);
  * when virtq_pop() finds the ring empty it re-enables notifications and
- * checks once more, so no buffer is missed. virtq_needs_interrupt() applies
+ * checks once more, so no buffer is missed (virtq_pop_held() leaves them
+ * off: the device promised to look again). virtq_needs_interrupt() applies
  * used_event / VIRTQ_AVAIL_F_NO_INTERRUPT in the other direction.
  *
  * Not thread-safe: one queue is served by one thread at a time (the
@@ -113,6 +114,12 @@ void virtq_reset(struct virtq *q);
 
 /* 1: a chain was taken into *c; 0: the ring is empty; < 0: malformed (queue broken). */
 int virtq_pop(struct virtq *q, struct virtq_chain *c) WUR;
+/*
+ * As virtq_pop(), but an empty ring leaves the driver's notifications as
+ * they are (off while the device has been popping): for a device that will
+ * look again by itself soon, and calls virtq_pop() when it stops looking.
+ */
+int virtq_pop_held(struct virtq *q, struct virtq_chain *c) WUR;
 /* Give the last popped chain back (the device could not serve it yet). */
 void virtq_unpop(struct virtq *q);
 /* True when the driver has made buffers available that were not popped yet. */
