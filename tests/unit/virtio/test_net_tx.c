@@ -210,6 +210,38 @@ static void test_completions_follow_used_event(void **state)
 	assert_int_equal(used(f), 4);
 }
 
+/* Poll cond (up to 5 s) while the I/O thread runs. */
+#define WAIT_FOR(cond) do {						\
+		for (unsigned ms_ = 0; !(cond) && ms_ < 5000; ms_++)	\
+			usleep(1000);					\
+		assert_true(cond);					\
+	} while (0)
+
+/* With the real I/O loop: after a burst the device turns notifications back on by itself. */
+static void test_io_loop_rearms_after_burst(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_mmio_stats st;
+	uint64_t one = 1;
+	unsigned got = 0;
+
+	assert_true(tn_bringup(&f->t, EVENT_IDX) & VIRTIO_STATUS_DRIVER_OK);
+	for (unsigned q = 0; q < f->t.nq; q++)
+		tg_wait_fd(vdev(f)->notify_fd[q], 0);	/* DRIVER_OK's look at every queue: done */
+	assert_int_equal(virtio_mmio_start(vdev(f)), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		/* Each packet after a quiet spell kicks, and goes out. */
+		assert_true(add_packet(f));
+		assert_int_equal(write(vdev(f)->notify_fd[TXQ], &one, sizeof(one)), sizeof(one));
+		WAIT_FOR((got += tap_packets(f)) == i + 1);
+		/* The second look found nothing: avail_event names the next buffer. */
+		WAIT_FOR(tg_avail_event(txring(f)) == txring(f)->avail_idx);
+	}
+	virtio_mmio_get_stats(vdev(f), &st);
+	assert_int_equal(st.notifies, 2);
+	assert_int_equal(st.failures, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +249,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_no_notify_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_race_at_rearm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_completions_follow_used_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_io_loop_rearms_after_burst, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
