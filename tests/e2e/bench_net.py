@@ -3,7 +3,7 @@
 side by side in one emulated machine.
 
   scripts/fetch-qemu-arm64.sh          # once, by hand: arm64 QEMU 10 + libs
-  python3 tests/e2e/bench_net.py [--vmm PATH] [--rounds 2] [--mib 16]
+  python3 tests/e2e/bench_net.py [--vmm PATH] [--rounds 2] [--mib 16] [--exit-reasons]
 
 Both programs get the same L2 kernel and initramfs, 2 vCPUs, 512 MiB, a
 device tree, and a virtio-net device (virtio-mmio) on tap vmmtap0 in L1,
@@ -24,6 +24,10 @@ Around each transfer L1 also reads the VM's KVM counters (debugfs: exits,
 mmio_exit_user, mmio_exit_kernel, wfi_exit_stat), printed per MiB moved: exits
 are what a data path costs on real hardware. For vmm, its exit lines add the
 device's queue notifications, interrupts and packets for the whole run.
+With --exit-reasons, L1 also counts the guest->L1 transfer's exits by kind
+(kvm_exit hist trigger: irq = a host interrupt, wfx, mmio = data aborts,
+sysreg, hvc) and the host interrupts taken (irq_handler_entry by name: host
+timer ticks, IPIs, the guest's vtimer); the triggers cost a little time.
 Rounds alternate the programs. Prints each run, the median per program and
 direction, and the ratios vmm/qemu (above 1: vmm is faster). It never fails
 on the figures; the exit status is 1 only if a program produced none.
@@ -81,6 +85,24 @@ L1 = f'''
             'BEGIN {{ n = split(k, K, " "); split(a, A, " "); split(b, B, " ");
                      for (i = 1; i <= n; i++) printf " %s=%d", K[i], B[i] - A[i] }}'
     }}
+    # --exit-reasons: exits by kind and host interrupts (ftrace hist triggers) around one transfer.
+    tr=$d/tracing
+    reasons_on() {{
+        [ "$REASONS" = 1 ] || return 0
+        echo 'hist:keys=ret,esr_ec' > $tr/events/kvm/kvm_exit/trigger &&
+            echo 'hist:keys=name' > $tr/events/irq/irq_handler_entry/trigger
+    }}
+    reasons_off() {{
+        [ "$REASONS" = 1 ] || return 0
+        e=$(awk '/ret:/ && !/^#/ {{ gsub(/[{{}},]/, " "); r = $2; c = $4; n = $6;
+                 k = r == 0 ? "irq" : c == 1 ? "wfx" : c == 36 ? "mmio" : c == 24 ? "sysreg" : c == 22 ? "hvc" : "other";
+                 s[k] += n }} END {{ for (k in s) printf " %s=%d", k, s[k] }}' $tr/events/kvm/kvm_exit/hist)
+        h=$(awk -F'hitcount:' '/name:/ && !/^#/ {{ sub(/.*name: */, "", $1); sub(/ *}}.*/, "", $1);
+                 gsub(/ /, "_", $1); printf " %s=%d", $1, $2 }}' $tr/events/irq/irq_handler_entry/hist)
+        echo '!hist:keys=ret,esr_ec' > $tr/events/kvm/kvm_exit/trigger
+        echo '!hist:keys=name' > $tr/events/irq/irq_handler_entry/trigger
+        printf '\\nE2E-L1 exit-reasons%s host-irqs%s\\n' "$e" "$h"
+    }}
     mkfifo /tmp/hold && exec 3<>/tmp/hold
     i=0
     while [ "$i" -lt "$E2E_RUNS" ]; do
@@ -88,12 +110,14 @@ L1 = f'''
         ip addr add {L1_IP}/24 dev {TAP} && ip link set {TAP} up || exit 1
         e2e_wait_guest "E2E net-ready" 240 || exit 1
         ping -c 2 -W 5 {L2_IP} >/dev/null
+        reasons_on
         k0=$(kvm_snap); t0=$(e2e_up)
         b=$(nc {L2_IP} 5000 <&3 | wc -c)
         t1=$(e2e_up); k1=$(kvm_snap)
         # (a leading newline: the guest's output shares the console and may be mid-line)
         printf '\\nE2E-L1 down bytes=%s secs=%s%s\\n' "$b" "$(awk "BEGIN{{print $t1 - $t0}}")" \\
             "$(kvm_delta "$k0" "$k1")"
+        reasons_off
         nc -l -p 5003 <&3 >/dev/null & done_pid=$!
         k0=$(kvm_snap); t0=$(e2e_up)
         dd if=/dev/zero bs=64k count=$((MIB * 16)) 2>/dev/null | nc {L2_IP} 5001
@@ -155,13 +179,14 @@ def vmm_counters(run):
             f"rx {n.group(1)} packets ({n.group(3)} dropped), tx {n.group(4)} packets")
 
 
-def bench(bed, rounds, mib, vmm_timeout):
+def bench(bed, rounds, mib, vmm_timeout, reasons=False):
     progs = programs()
     names = list(progs)
     order = round_order(names, rounds)
     case = Case("bench_net", runs=[progs[n] for _, n in order],
                 guest_modules=NET_MODULES, l1_modules=("tun",),
-                guest_script=f"MIB={mib}\n" + GUEST, l1_script=f"MIB={mib}\n" + L1,
+                guest_script=f"MIB={mib}\n" + GUEST,
+                l1_script=f"MIB={mib}\nREASONS={int(reasons)}\n" + L1,
                 l1_files={Q: str(QEMU_TREE)},
                 timeout=180 + (vmm_timeout + 10) * len(order), vmm_timeout=vmm_timeout)
     res = bed.run(case)
@@ -179,6 +204,8 @@ def bench(bed, rounds, mib, vmm_timeout):
                                  f"wfi {x.get('wfi_exit_stat', 0):.0f})")
             line += f"  {label} " + (f"{x['mibs']:7.2f} MiB/s" if x is not None else "    n/a")
         print(line + f"  exit {run.vmm_exit}", flush=True)
+        if (r := run.l("exit-reasons")):
+            extra.append(f"guest->L1 exits by kind (whole transfer): {r}")
         for e in extra + ([c] if (c := vmm_counters(run)) else []):
             print(f"    {e}", flush=True)
     if not res.ok:
@@ -212,6 +239,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--mib", type=int, default=16, help="MiB per direction per run (default 16)")
     ap.add_argument("--vmm-timeout", type=int, default=300, help="seconds per run (default 300)")
+    ap.add_argument("--exit-reasons", action="store_true",
+                    help="count guest->L1 exits by kind and host interrupts (ftrace hist triggers in L1)")
     ap.add_argument("--keep-logs", metavar="DIR", help="save the stamped serial log")
     ap.add_argument("-v", "--verbose", action="store_true", help="stream the serial log")
     a = ap.parse_args(argv)
@@ -219,7 +248,7 @@ def main(argv=None):
     if bed is None:
         return 2
     try:
-        return bench(bed, max(1, a.rounds), max(1, a.mib), a.vmm_timeout)
+        return bench(bed, max(1, a.rounds), max(1, a.mib), a.vmm_timeout, a.exit_reasons)
     except KeyboardInterrupt:
         return 130
 
