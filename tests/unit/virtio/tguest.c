@@ -84,12 +84,12 @@ void tg_set_used_event(struct tguest *g, uint16_t ev)
 
 uint16_t tg_avail_event(struct tguest *g)
 {
-	return used(g)[2 + 4 * g->size];
+	return __atomic_load_n(&used(g)[2 + 4 * g->size], __ATOMIC_ACQUIRE);	/* the device may be running */
 }
 
 uint16_t tg_used_flags(struct tguest *g)
 {
-	return used(g)[0];
+	return __atomic_load_n(&used(g)[0], __ATOMIC_ACQUIRE);
 }
 
 uint16_t tg_used_idx(struct tguest *g)
