@@ -1,12 +1,13 @@
 /*
  * Who closes the tap fds vm.add-net stored (vmm/host.c, on the fake
- * hypervisor): a vm.boot that fails closes each of them exactly once,
- * wherever it fails (before the VM, while creating it before the net
- * device, at the net device itself, after it), and vm.add-net closes what
- * it refuses. "Exactly once" is checked by reopening: the next fds take the
- * closed numbers, and must survive what vmm does afterwards. The tap cases
- * run in a network namespace of their own, skipped where that is not
- * possible (not root, a container).
+ * hypervisor): vmm ending before vm.boot closes them; a vm.boot that
+ * fails closes each of them exactly once, wherever it fails (before the
+ * VM, while creating it before the net device, at the net device itself,
+ * after it); and vm.add-net closes what it refuses. "Exactly once" is
+ * checked by reopening: the next fds take the closed numbers, and must
+ * survive what vmm does afterwards. The tap cases run in a network
+ * namespace of their own, skipped where that is not possible (not root,
+ * a container).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <event2/event.h>
 
 #include "fake_hv.h"
 #include "vmm/host.h"
@@ -206,6 +208,45 @@ static void test_net_device_fails(void **state)
 	pipes_then_boot_fails(0);
 }
 
+/* vmm.shutdown before vm.boot: the loop ends, and the taps are closed with it. */
+static void test_shutdown_before_boot_closes_taps(void **state)
+{
+	struct run_ctx rc;
+	int fds[3];
+
+	(void)state;
+	created(&rc);
+	add_pipes(&rc, fds);
+	rc.base = event_base_new();
+	assert_non_null(rc.base);
+	host_vmm_ops.shutdown(&rc);
+	assert_int_equal(host_vmm_ops.state(&rc), VMM_VM_SHUTDOWN);
+	for (int i = 0; i < 3; i++)
+		assert_true(is_open(fds[i]));
+	host_fini(&rc);
+	for (int i = 0; i < 3; i++)
+		assert_false(is_open(fds[i]));
+	assert_false(rc.have_config);
+	event_base_free(rc.base);
+}
+
+/* A VM that never got a config has nothing to close, and fini twice is harmless. */
+static void test_fini_without_config(void **state)
+{
+	struct run_ctx rc;
+	int p[2];
+
+	(void)state;
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(pipe(p), 0);
+	host_fini(&rc);
+	host_fini(&rc);
+	assert_true(is_open(p[0]));
+	assert_true(is_open(p[1]));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* vm.add-net closes what it refuses: before vm.create, not a tap, one device too many. */
 static void test_add_net_refused(void **state)
 {
@@ -341,6 +382,8 @@ static void test_add_net_again_after_failed_boot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_shutdown_before_boot_closes_taps, setup),
+		cmocka_unit_test_setup(test_fini_without_config, setup),
 		cmocka_unit_test_setup(test_no_hypervisor, setup),
 		cmocka_unit_test_setup(test_over_the_vcpu_limit, setup),
 		cmocka_unit_test_setup(test_memory_cannot_be_mapped, setup),
