@@ -33,6 +33,34 @@ static uint64_t ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * With stderr on err_fd (vmm's log: taken when the VM is created): create
+ * the VM, run guest_fn(arg) on a thread while vm_run serves it, then finish
+ * (which writes out the rest of the log) and give stderr back. vm_run's
+ * status; *stopped_ms: when vm_run returned.
+ */
+static int run_vm(struct testvm *t, const struct testvm_opts *o, int err_fd,
+		  void *(*guest_fn)(void *), void *arg, uint64_t *stopped_ms)
+{
+	pthread_t th;
+	int saved = dup(STDERR_FILENO);
+
+	assert_true(saved >= 0);
+	fflush(stderr);
+	dup2(err_fd, STDERR_FILENO);
+	create_ok(t, o);
+	assert_int_equal(pthread_create(&th, NULL, guest_fn, arg), 0);
+	int status = vm_run(t->vm, t->err, sizeof(t->err));
+	if (stopped_ms)
+		*stopped_ms = ms_now();
+	pthread_join(th, NULL);
+	testvm_finish(t);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	return status;
+}
+
 struct guest {
 	struct testvm *t;
 	bool wrote_all;
@@ -87,7 +115,7 @@ static void test_flood_unread_console(void **state)
 	struct testvm t;
 	char path[64], logpath[] = "/tmp/vmm-console-log-XXXXXX";
 	int p[2];
-	pthread_t th;
+	uint64_t stopped;
 	(void)state;
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
@@ -95,22 +123,11 @@ static void test_flood_unread_console(void **state)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
 	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI, .console_path = path };
 
-	/* The VMM's log (stderr, taken when the VM is created) into a file. */
-	int logfd = mkstemp(logpath), saved = dup(STDERR_FILENO);
-	assert_true(logfd >= 0 && saved >= 0);
-	fflush(stderr);
-	dup2(logfd, STDERR_FILENO);
-	create_ok(&t, &o);
-
+	/* The VMM's log into a file. */
+	int logfd = mkstemp(logpath);
+	assert_true(logfd >= 0);
 	struct guest g = { .t = &t };
-	assert_int_equal(pthread_create(&th, NULL, guest_main, &g), 0);
-	int status = vm_run(t.vm, t.err, sizeof(t.err));
-	uint64_t stopped = ms_now();
-	pthread_join(th, NULL);
-	testvm_finish(&t);		/* writes out the rest of the log */
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
+	int status = run_vm(&t, &o, logfd, guest_main, &g, &stopped);
 
 	if (g.failed)
 		fail_msg("guest: %s", g.failed);
@@ -185,31 +202,18 @@ static void test_flood_unread_log(void **state)
 {
 	struct testvm t;
 	int p[2];
-	pthread_t th;
 	(void)state;
 
 	/* stderr blocks when full, as a terminal or pipe nobody reads does. */
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
 	assert_true(fcntl(p[1], F_SETPIPE_SZ, 4096) >= 4096);
-	int saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	fflush(stderr);
-	dup2(p[1], STDERR_FILENO);
 	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI };
-	create_ok(&t, &o);
-
 	struct log_guest *g = calloc(1, sizeof(*g));
 	assert_non_null(g);
 	g->t = &t;
 	g->rd = p[0];
-	assert_int_equal(pthread_create(&th, NULL, log_guest_main, g), 0);
-	int status = vm_run(t.vm, t.err, sizeof(t.err));
-	pthread_join(th, NULL);
-	testvm_finish(&t);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
+	int status = run_vm(&t, &o, p[1], log_guest_main, g, NULL);
 	read_some(g, 100);
 
 	if (g->failed)
@@ -288,27 +292,14 @@ static void test_log_never_splices_guest_line(void **state)
 	struct testvm t;
 	char path[64], out[16384];
 	int p[2];
-	pthread_t th;
 	(void)state;
 
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
-	int saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	fflush(stderr);
-	dup2(p[1], STDERR_FILENO);
 	struct testvm_opts o = { .boot = 1, .max = 2, .mode = BOOT_MODE_ACPI, .console_path = path };
-	create_ok(&t, &o);
-
 	struct splice_guest g = { .t = &t };
-	assert_int_equal(pthread_create(&th, NULL, splice_guest_main, &g), 0);
-	int status = vm_run(t.vm, t.err, sizeof(t.err));
-	pthread_join(th, NULL);
-	testvm_finish(&t);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
+	int status = run_vm(&t, &o, p[1], splice_guest_main, &g, NULL);
 	ssize_t n = read(p[0], out, sizeof(out) - 1);
 	assert_true(n > 0);
 	out[n] = 0;
