@@ -208,14 +208,12 @@ bool console_same_output(const struct console *a, const struct console *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-bool console_line_open(struct console *c, uint64_t *since_ms)
+bool console_line_held(struct console *c, unsigned max_ms)
 {
 	pthread_mutex_lock(&c->lock);
-	bool open = c->line_open;
-	if (since_ms)
-		*since_ms = c->line_open_ms;
+	bool held = c->line_open && now_ms() - c->line_open_ms < max_ms;
 	pthread_mutex_unlock(&c->lock);
-	return open;
+	return held;
 }
 
 void console_end_line(struct console *c)

@@ -60,8 +60,8 @@ bool console_drain(struct console *c, bool force);
 void console_flush(struct console *c);
 /* Both write to the same file (pipe, terminal, socket or regular file). */
 bool console_same_output(const struct console *a, const struct console *b);
-/* True while a partial line is out (a line that has no newline yet); *since_ms is when it went out. */
-bool console_line_open(struct console *c, uint64_t *since_ms);
+/* True while a partial line (no newline yet) has been out for less than max_ms. */
+bool console_line_held(struct console *c, unsigned max_ms);
 /* Main loop: end a partial line with a newline, so what comes next starts a line. */
 void console_end_line(struct console *c);
 /* Bytes dropped since the last call (for the log), and in total. */

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -113,16 +112,11 @@ static void drain(struct console *c, struct event *ready)
  */
 static bool log_may_go(struct run_ctx *rc)
 {
-	uint64_t since;
-	struct timespec ts;
-
-	if (!rc->log_shares_console || !console_line_open(&rc->vm->console, &since))
+	if (!rc->log_shares_console)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	if (now - since < CONSOLE_LOG_HOLD_MS)
+	if (console_line_held(&rc->vm->console, CONSOLE_LOG_HOLD_MS))
 		return false;
-	console_end_line(&rc->vm->console);
+	console_end_line(&rc->vm->console);	/* a partial line held long enough, if any */
 	return true;
 }
 
