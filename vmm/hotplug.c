@@ -248,7 +248,7 @@ static void hp_ost(void *opaque, unsigned cpu, uint32_t event, uint32_t status)
 	bool removed = false;
 
 	/* Any outcome but "in progress" ends an eject the guest has made. */
-	if ((event == OST_EVENT_EJECT_REQUEST || event == OST_EVENT_OSPM_EJECT) &&
+	if (ost_is_eject(event) &&
 	    status != OST_STATUS_EJECT_IN_PROGRESS) {
 		pthread_mutex_lock(&vm->lock);
 		removed = cpu_hp_eject_done(&vm->psci, cpu) == 0;

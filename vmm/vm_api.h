@@ -113,6 +113,11 @@ enum vm_event_kind {
 #define OST_EVENT_OSPM_EJECT	0x103
 #define OST_STATUS_EJECT_IN_PROGRESS 0x84
 
+static inline bool ost_is_eject(uint32_t ost_event)
+{
+	return ost_event == OST_EVENT_EJECT_REQUEST || ost_event == OST_EVENT_OSPM_EJECT;
+}
+
 struct vm_event {
 	enum vm_event_kind kind;
 	unsigned cpu;

@@ -129,11 +129,6 @@ int api_wait_start(struct api_server *srv, enum api_wait_kind kind, unsigned cpu
 	return 0;
 }
 
-static bool is_eject_event(uint32_t ost_event)
-{
-	return ost_event == OST_EVENT_EJECT_REQUEST || ost_event == OST_EVENT_OSPM_EJECT;
-}
-
 static json_object *ost_failure(struct api_server *srv, const struct vm_event *ev)
 {
 	json_object *data = cpu_data(ev->cpu);
@@ -163,14 +158,14 @@ static int match(struct api_wait *w, const struct vm_event *ev, json_object **er
 	if (w->kind == API_WAIT_ADD) {
 		if (ev->kind == VM_EVENT_CPU_ONLINE)
 			return 1;
-		if (ev->kind != VM_EVENT_CPU_OST || is_eject_event(ev->ost_event))
+		if (ev->kind != VM_EVENT_CPU_OST || ost_is_eject(ev->ost_event))
 			return 0;
 		if (ev->ost_status == 0)
 			return 1;
 	} else {
 		if (ev->kind == VM_EVENT_CPU_DISABLED)
 			return 1;
-		if (ev->kind != VM_EVENT_CPU_OST || !is_eject_event(ev->ost_event) ||
+		if (ev->kind != VM_EVENT_CPU_OST || !ost_is_eject(ev->ost_event) ||
 		    ev->ost_status == 0 || ev->ost_status == OST_STATUS_EJECT_IN_PROGRESS)
 			return 0;
 		/* The guest gave the eject up: so do we (it keeps the CPU). */
